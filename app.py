@@ -1,0 +1,31 @@
+"""genai-playground: one tab per registered model, plus About. Run: python app.py"""
+
+import importlib
+
+import gradio as gr
+
+from demos import about
+from genai_core.registry import REGISTRY
+
+QUEUE_SIZE = 32  # requests waiting beyond this are refused at once instead of piling up
+CONCURRENCY = 2  # one per CPU core on a free Space
+
+
+def build_app() -> gr.Blocks:
+    with gr.Blocks(title="genai-playground", delete_cache=(3600, 3600)) as app:
+        gr.Markdown("# genai-playground\nSmall generative models, trained on a CPU, to play with.")
+        with gr.Tabs():
+            for spec in REGISTRY.values():
+                if spec.demo:
+                    with gr.Tab(spec.title, id=spec.name):
+                        importlib.import_module(spec.demo).build()
+            with gr.Tab("About", id="about"):
+                about.build()
+    app.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    return app
+
+
+demo = build_app()
+
+if __name__ == "__main__":
+    demo.launch()

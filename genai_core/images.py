@@ -1,0 +1,45 @@
+"""Image helpers shared by trainers, pipelines and the CLI: grids and animation export."""
+
+import math
+from pathlib import Path
+
+import imageio.v2
+import imageio.v3 as iio
+import numpy as np
+import torch
+
+
+def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> np.ndarray:
+    """(N, C, H, W) in [-1, 1] -> HxWx3 uint8 grid."""
+    images = images.detach().float().cpu().clamp(-1, 1)
+    n, c, h, w = images.shape
+    if c == 1:
+        images = images.expand(n, 3, h, w)
+    nrow = nrow or math.ceil(math.sqrt(n))
+    ncol = math.ceil(n / nrow)
+    grid = torch.ones(3, ncol * (h + padding) + padding, nrow * (w + padding) + padding)
+    for index in range(n):
+        row, col = divmod(index, nrow)
+        top, left = padding + row * (h + padding), padding + col * (w + padding)
+        grid[:, top : top + h, left : left + w] = images[index]
+    return ((grid.permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)
+
+
+def save_animation(frames: list[np.ndarray], path, fps: int = 10) -> Path:
+    """Write frames (HxWx3 uint8) as GIF or MP4, chosen by the file's suffix."""
+    path = Path(path)
+    if path.suffix == ".gif":
+        iio.imwrite(path, np.stack(frames), extension=".gif", duration=1000 / fps, loop=0)
+    elif path.suffix == ".mp4":
+        # H.264 wants even sides; yuv420p keeps the file playable in every browser
+        frames = [_pad_even(f) for f in frames]
+        imageio.v2.mimwrite(path, frames, fps=fps, codec="libx264", pixelformat="yuv420p",
+                            macro_block_size=2)  # fmt: skip
+    else:
+        raise ValueError(f"unsupported animation format {path.suffix!r} (use .gif or .mp4)")
+    return path
+
+
+def _pad_even(frame: np.ndarray) -> np.ndarray:
+    h, w = frame.shape[:2]
+    return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")

@@ -1,0 +1,25 @@
+"""A pipeline = shipped networks + the code that turns a seed and settings into a result."""
+
+from pathlib import Path
+
+import torch
+
+from ..checkpoint import load_config, load_weights
+
+
+class Pipeline:
+    build = None  # model_cfg -> {name: nn.Module}; the same builder the trainer uses
+    shipped: tuple[str, ...] = ()  # which of those networks model.safetensors holds
+
+    def __init__(self, cfg, modules: dict[str, torch.nn.Module]):
+        self.cfg = cfg
+        for name, module in modules.items():
+            setattr(self, name, module.eval().requires_grad_(False))
+
+    @classmethod
+    def from_pretrained(cls, folder) -> "Pipeline":
+        folder = Path(folder)
+        cfg = load_config(folder)
+        modules = {k: v for k, v in cls.build(cfg.model).items() if k in cls.shipped}
+        load_weights(folder, modules)
+        return cls(cfg, modules)

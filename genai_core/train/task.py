@@ -1,0 +1,78 @@
+"""The small contract between a model family and the one trainer loop (CycleGAN-repo style).
+
+A Task owns its networks, optimisers and data. The trainer only calls train_step, evaluate,
+sample_grid and export; it never knows whether it is training a GAN or a classifier.
+"""
+
+import numpy as np
+import torch
+from omegaconf import DictConfig
+
+
+class Task:
+    #: metric used to keep the best checkpoint, and whether larger is better; None keeps the last
+    best_metric: str | None = None
+    higher_is_better = True
+
+    def __init__(self, cfg: DictConfig, device: torch.device):
+        self.cfg = cfg
+        self.device = device
+        self.modules: dict[str, torch.nn.Module] = {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+
+    # -- what a family implements ---------------------------------------------------------
+    def train_step(self, step: int) -> dict[str, float]:
+        """One optimisation step; return losses as python floats (never tensors: no leaks)."""
+        raise NotImplementedError
+
+    def evaluate(self) -> dict[str, float]:
+        return {}
+
+    def sample_grid(self) -> np.ndarray | None:
+        """A fixed-noise picture of progress, HxWx3 uint8, or None."""
+        return None
+
+    def export_modules(self) -> dict[str, torch.nn.Module]:
+        """The networks shipped in model.safetensors (e.g. the generator only)."""
+        return self.modules
+
+    def steps_per_epoch(self) -> int:
+        return 1
+
+    # -- shared helpers ---------------------------------------------------------------------
+    def total_steps(self) -> int:
+        if self.cfg.epochs is not None:
+            return int(self.cfg.epochs) * self.steps_per_epoch()
+        return int(self.cfg.steps)
+
+    def train(self, mode: bool = True) -> None:
+        for module in self.modules.values():
+            module.train(mode)
+
+
+class EpochSampler:
+    """Batch indices that depend only on (seed, step): resuming at step k replays the same data.
+
+    Each epoch is a fresh permutation drawn from a generator seeded by (seed, epoch), so no
+    iterator state has to be saved in a checkpoint.
+    """
+
+    def __init__(self, size: int, batch_size: int, seed: int):
+        if size <= 0:
+            raise ValueError("the dataset is empty")
+        self.size = size
+        self.batch_size = min(batch_size, size)
+        self.seed = seed
+        self.per_epoch = max(1, size // self.batch_size)  # drop the ragged last batch
+        self._cache = (None, None)
+
+    def __len__(self) -> int:
+        return self.per_epoch
+
+    def indices(self, step: int) -> torch.Tensor:
+        epoch, position = divmod(step, self.per_epoch)
+        if self._cache[0] != epoch:
+            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._cache = (epoch, torch.randperm(self.size, generator=generator))
+        start = position * self.batch_size
+        return self._cache[1][start : start + self.batch_size]

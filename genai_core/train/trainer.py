@@ -1,0 +1,175 @@
+"""One training loop for every model, with callbacks for progress, metrics, samples and stop."""
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..checkpoint import (
+    CHECKPOINT_NAME,
+    atomic_write,
+    load_training_state,
+    save_pretrained,
+    save_training_state,
+)
+from ..seed import get_device, rng_state, seed_everything, set_rng_state
+from .task import Task
+
+
+class Callback:
+    """Override what you need. Each hook gets the trainer, so it can read state or request_stop()."""
+
+    def on_start(self, trainer: "Trainer") -> None: ...
+
+    def on_step(self, trainer: "Trainer", logs: dict[str, float]) -> None: ...
+
+    def on_eval(self, trainer: "Trainer", metrics: dict[str, float]) -> None: ...
+
+    def on_sample(self, trainer: "Trainer", image: np.ndarray) -> None: ...
+
+    def on_checkpoint(self, trainer: "Trainer", path: Path) -> None: ...
+
+    def on_end(self, trainer: "Trainer", reason: str) -> None: ...
+
+
+class Trainer:
+    def __init__(self, task_cls, cfg, callbacks=(), resume: bool = True):
+        self.cfg = cfg
+        self.out_dir = Path(cfg.out_dir)
+        self.callbacks = list(callbacks)
+        self.resume = resume
+        self.step = 0
+        self.history: list[dict] = []  # {"step", losses...} every log_every, {"step", "eval": {}}
+        self.best: float | None = None
+        self.started = time.monotonic()
+        self.elapsed_before = 0.0  # wall time of earlier sessions of a resumed run
+        self._stop = threading.Event()
+        if cfg.threads:
+            torch.set_num_threads(int(cfg.threads))
+        seed_everything(cfg.seed)
+        self.task: Task = task_cls(cfg, get_device(cfg.device))
+        self.total_steps = self.task.total_steps()
+
+    # ------------------------------------------------------------------ control
+    def request_stop(self) -> None:
+        """Stop after the current step; a resumable checkpoint is written first."""
+        self._stop.set()
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.out_dir / CHECKPOINT_NAME
+
+    @property
+    def wall_time(self) -> float:
+        return self.elapsed_before + time.monotonic() - self.started
+
+    def fit(self) -> str:
+        """Train until total_steps or a stop request; return 'finished' or 'stopped'."""
+        if self.resume and self.checkpoint_path.exists():
+            self._load_checkpoint()
+        self.task.train(True)
+        for callback in self.callbacks:
+            callback.on_start(self)
+        window: dict[str, list[float]] = {}
+        reason = "finished"
+        while self.step < self.total_steps:
+            if self._stop.is_set():
+                reason = "stopped"
+                break
+            logs = self.task.train_step(self.step)
+            self.step += 1
+            for key, value in logs.items():
+                window.setdefault(key, []).append(float(value))
+            if self.step % self.cfg.log_every == 0 or self.step == self.total_steps:
+                means = {k: float(np.mean(v)) for k, v in window.items()}
+                self.history.append({"step": self.step, **means})
+                window = {}
+                for callback in self.callbacks:
+                    callback.on_step(self, means)
+            self._periodic()
+        if reason == "finished" and self.best is None:
+            self._export()  # no keep-best metric: ship the last weights
+        self._save_checkpoint()
+        for callback in self.callbacks:
+            callback.on_end(self, reason)
+        return reason
+
+    # ------------------------------------------------------------------ periodic work
+    def _periodic(self) -> None:
+        last = self.step == self.total_steps
+        if self.step % self.cfg.eval_every == 0 or last:
+            self._evaluate()
+        if self.step % self.cfg.sample_every == 0 or last:
+            self._sample()
+        if self.step % self.cfg.checkpoint_every == 0 and not last:
+            self._save_checkpoint()
+
+    def _evaluate(self) -> None:
+        self.task.train(False)
+        with torch.no_grad():
+            metrics = {k: float(v) for k, v in self.task.evaluate().items()}
+        self.task.train(True)
+        if not metrics:
+            return
+        self.history.append({"step": self.step, "eval": metrics})
+        for callback in self.callbacks:
+            callback.on_eval(self, metrics)
+        key = self.task.best_metric
+        if key is None or key not in metrics:
+            return
+        value = metrics[key] if self.task.higher_is_better else -metrics[key]
+        if self.best is None or value > self.best:
+            self.best = value
+            self._export(metrics)
+
+    def _sample(self) -> None:
+        self.task.train(False)
+        with torch.no_grad():
+            image = self.task.sample_grid()
+        self.task.train(True)
+        if image is None:
+            return
+        path = self.out_dir / "samples" / f"step_{self.step:07d}.png"
+        atomic_write(path, lambda tmp: Image.fromarray(image).save(tmp, format="PNG"))
+        for callback in self.callbacks:
+            callback.on_sample(self, image)
+
+    def _export(self, metrics: dict | None = None) -> None:
+        dtype = torch.float16 if self.cfg.get("export_dtype") == "float16" else None
+        save_pretrained(self.out_dir, self.task.export_modules(), self.cfg, dtype=dtype)
+        summary = {"step": self.step, "wall_time_s": round(self.wall_time, 1), "metrics": metrics}
+        text = json.dumps(summary, indent=2)
+        atomic_write(self.out_dir / "exported.json", lambda tmp: Path(tmp).write_text(text))
+
+    # ------------------------------------------------------------------ checkpoints
+    def _save_checkpoint(self) -> None:
+        state = {
+            "step": self.step,
+            "best": self.best,
+            "wall_time": self.wall_time,
+            "history": self.history,
+            "rng": rng_state(),
+            "modules": {k: m.state_dict() for k, m in self.task.modules.items()},
+            "optimizers": {k: o.state_dict() for k, o in self.task.optimizers.items()},
+        }
+        save_training_state(self.checkpoint_path, state)
+        text = json.dumps(self.history)
+        atomic_write(self.out_dir / "history.json", lambda tmp: Path(tmp).write_text(text))
+        for callback in self.callbacks:
+            callback.on_checkpoint(self, self.checkpoint_path)
+
+    def _load_checkpoint(self) -> None:
+        state = load_training_state(self.checkpoint_path)
+        for name, module in self.task.modules.items():
+            module.load_state_dict(state["modules"][name])
+        for name, optimizer in self.task.optimizers.items():
+            optimizer.load_state_dict(state["optimizers"][name])
+        self.step = int(state["step"])
+        self.best = state["best"]
+        self.history = state["history"]
+        self.elapsed_before = float(state["wall_time"])
+        set_rng_state(state["rng"])
