@@ -4,7 +4,7 @@ import importlib
 
 import gradio as gr
 
-from demos import about
+from demos import about, train
 from genai_core.registry import REGISTRY
 
 QUEUE_SIZE = 32  # requests waiting beyond this are refused at once instead of piling up
@@ -19,6 +19,8 @@ def build_app() -> gr.Blocks:
                 if spec.demo:
                     with gr.Tab(spec.title, id=spec.name):
                         importlib.import_module(spec.demo).build()
+            with gr.Tab("Train", id="train"):
+                train.build()
             with gr.Tab("About", id="about"):
                 about.build()
     app.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)

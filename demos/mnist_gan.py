@@ -38,7 +38,7 @@ def build() -> None:
             count = gr.Slider(1, 64, value=36, step=1, label="Number of digits")
             seed = seed_box()
             button = gr.Button("Generate", variant="primary")
-        grid_image = gr.Image(label="Generated digits", type="numpy", scale=2)
+        grid_image = gr.Image(label="Generated digits", type="numpy", format="png", scale=2)
     button.click(grid, [count, seed], grid_image, api_name="mnist_gan_grid")
 
     gr.Markdown("### Latent walk\nSpherical interpolation from seed A's digit to seed B's.")
@@ -51,7 +51,7 @@ def build() -> None:
             walk_button = gr.Button("Walk")
         with gr.Column(scale=2):
             animation = gr.Image(label="Walk (GIF)", type="filepath")
-            strip = gr.Image(label="Frames", type="numpy")
+            strip = gr.Image(label="Frames", type="numpy", format="png")
             download = gr.File(label="Download GIF")
     walk_button.click(
         walk, [seed_a, seed_b, frames, fps], [animation, strip, download], api_name="mnist_gan_walk"

@@ -30,7 +30,7 @@ def build() -> None:
             seed = seed_box()
             button = gr.Button("Generate", variant="primary")
         with gr.Column(scale=2):
-            plot = gr.Image(label="Generated points", type="numpy")
+            plot = gr.Image(label="Generated points", type="numpy", format="png")
             stats = gr.Markdown()
     button.click(generate, [count, seed], [plot, stats], api_name="toy_curve_generate")
 

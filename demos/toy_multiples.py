@@ -33,7 +33,7 @@ def build() -> None:
             button = gr.Button("Generate", variant="primary")
         with gr.Column(scale=2):
             batch = gr.Textbox(label="A generated batch of ten", interactive=False)
-            histogram = gr.Image(label="Histogram over 0..99", type="numpy")
+            histogram = gr.Image(label="Histogram over 0..99", type="numpy", format="png")
             stats = gr.Markdown()
     button.click(generate, [samples, seed], [batch, histogram, stats], api_name="toy_multiples_generate")
 

@@ -1,6 +1,7 @@
 """Command line: python -m genai_core list | train MODEL [key=value ...] | sample MODEL ..."""
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -40,9 +41,14 @@ def cmd_train(args) -> None:
         cfg = apply_overrides(cfg, OmegaConf.to_container(OmegaConf.load(args.preset)))
         cfg = apply_overrides(cfg, overrides)  # the command line still has the last word
     trainer = Trainer(spec.task_class(), cfg, callbacks=[TqdmProgress()], resume=not args.fresh)
+    # Ctrl-C or a kill finishes the current step and writes a resumable checkpoint first.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: trainer.request_stop())
     reason = trainer.fit()
-    print(f"{reason} at step {trainer.step}/{trainer.total_steps} in {trainer.wall_time:.1f} s; "
-          f"weights in {cfg.out_dir}")  # fmt: skip
+    print(
+        f"{reason} at step {trainer.step}/{trainer.total_steps} in {trainer.wall_time:.1f} s; "
+        f"weights in {cfg.out_dir}"
+    )
 
 
 def cmd_sample(args) -> None:

@@ -25,7 +25,12 @@ def load_npz(path, split="train"):
     if path is None or not Path(path).is_file():
         raise FileNotFoundError(f"MNIST npz file not found: {path}")
     with np.load(path) as data:
-        return torch.from_numpy(data[f"x_{split}"]), torch.from_numpy(data[f"y_{split}"]).long()
+        images, labels = data[f"x_{split}"], data[f"y_{split}"]
+    # Files repacked from PNGs may hold dark digits on white; MNIST (and torchvision) is white on
+    # black, and every model and referee here expects that, so flip the inverted ones.
+    if images.mean() > 127:
+        images = 255 - images
+    return torch.from_numpy(images), torch.from_numpy(labels).long()
 
 
 def load_torchvision(root, split="train"):
@@ -47,8 +52,9 @@ def synthetic_digits(n: int, seed: int = 0, size: int = 28):
         draw = ImageDraw.Draw(canvas)
         font = fonts[int(rng.integers(16, 25))]
         stroke = int(rng.integers(0, 3))
-        draw.text((size, size), str(label), fill=255, font=font, anchor="mm", stroke_width=stroke,
-                  stroke_fill=255)  # fmt: skip
+        draw.text(
+            (size, size), str(label), fill=255, font=font, anchor="mm", stroke_width=stroke, stroke_fill=255
+        )
         shear = math.tan(math.radians(rng.uniform(-15, 15)))
         canvas = canvas.transform(canvas.size, Image.AFFINE, (1, shear, -shear * size, 0, 1, 0))
         canvas = canvas.rotate(rng.uniform(-12, 12), resample=Image.BILINEAR)

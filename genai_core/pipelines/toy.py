@@ -40,8 +40,7 @@ def multiples_figure(values: np.ndarray):
     counts = np.bincount(values, minlength=NUM_VALUES)
     colors = ["tab:green" if v % MULTIPLE == 0 else "tab:red" for v in range(NUM_VALUES)]
     axis.bar(np.arange(NUM_VALUES), counts, color=colors, width=0.9)
-    axis.axhline(len(values) / (NUM_VALUES // MULTIPLE), color="black", lw=1, ls="--",
-                 label="perfectly even")  # fmt: skip
+    axis.axhline(len(values) / (NUM_VALUES // MULTIPLE), color="black", lw=1, ls="--", label="perfectly even")
     axis.set(xlabel="generated integer (green: multiple of 5)", ylabel="count", xlim=(-1, NUM_VALUES))
     axis.legend(loc="upper right")
     figure.tight_layout()

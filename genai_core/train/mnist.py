@@ -101,6 +101,7 @@ class DigitClassifierTask(Task):
         return {"loss": loss.item(), "train_accuracy": accuracy.item()}
 
     def evaluate(self):
-        predictions = torch.cat([self.classifier(chunk.to(self.device)).argmax(1).cpu()
-                                 for chunk in self.test_images.split(1000)])  # fmt: skip
+        predictions = torch.cat(
+            [self.classifier(chunk.to(self.device)).argmax(1).cpu() for chunk in self.test_images.split(1000)]
+        )
         return {"accuracy": (predictions == self.test_labels).float().mean().item()}

@@ -1,0 +1,54 @@
+import subprocess
+import sys
+
+from PIL import Image
+
+from genai_core.__main__ import main
+from genai_core.registry import REGISTRY
+
+
+def run(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "genai_core", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_list_names_every_registered_model():
+    result = run("list")
+    assert result.returncode == 0
+    for name in REGISTRY:
+        assert name in result.stdout
+
+
+def test_train_then_sample_from_the_run(tmp_path):
+    out = tmp_path / "run"
+    result = run("train", "toy_curve", "--tiny", "--out", str(out), "steps=12", "batch_size=32")
+    assert result.returncode == 0, result.stderr
+    assert "finished at step 12/12" in result.stdout
+    assert (out / "model.safetensors").is_file() and (out / "checkpoint.safetensors").is_file()
+    image_path = tmp_path / "sample.png"
+    result = run("sample", "toy_curve", "--weights", str(out), "--seed", "3", "--out", str(image_path))
+    assert result.returncode == 0, result.stderr
+    assert Image.open(image_path).size[0] > 100
+
+
+def test_train_a_digit_model_on_generated_digits(tmp_path):
+    assert main(["train", "mnist_classifier", "--tiny", "--out", str(tmp_path / "clf")]) == 0
+    assert (tmp_path / "clf" / "model.safetensors").is_file()
+
+
+def test_bad_input_exits_non_zero_with_one_line(tmp_path, capsys):
+    assert main(["train", "toy_curve", "--tiny", "stepz=3", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: bad override") and "\n" not in err
+    assert main(["train", "no_such_model"]) == 1
+    assert "unknown model" in capsys.readouterr().err
+    assert (
+        main(
+            ["sample", "toy_curve", "--weights", str(tmp_path / "missing"), "--out", str(tmp_path / "x.png")]
+        )
+        == 1
+    )
+    assert "no config.yaml" in capsys.readouterr().err
+    assert main(["sample", "mnist_classifier", "--out", str(tmp_path / "x.png")]) == 1
+    assert "classifier" in capsys.readouterr().err

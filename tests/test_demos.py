@@ -1,0 +1,57 @@
+"""Each tab's handlers, called as plain functions on the shipped weights."""
+
+import gradio as gr
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from demos import mnist_gan, toy_curve, toy_multiples
+
+
+def test_curve_tab_plots_points_and_reports_quality():
+    image, stats = toy_curve.generate(500, 7)
+    assert image.ndim == 3 and image.shape[2] == 3
+    assert "covered" in stats
+    again, _ = toy_curve.generate(500, 7)
+    assert np.array_equal(image, again), "the same seed must give the same plot"
+
+
+def test_multiples_tab_shows_ten_integers_and_a_histogram():
+    batch, histogram, stats = toy_multiples.generate(1000, 3)
+    values = [int(v) for v in batch.split(", ")]
+    assert len(values) == 10 and all(0 <= v < 100 for v in values)
+    assert histogram.ndim == 3 and "multiples of 5" in stats
+
+
+def test_mnist_grid_shape_and_determinism():
+    grid = mnist_gan.grid(9, 5)
+    # 3x3 digits of 28 px with 2 px padding, enlarged 2x
+    assert grid.shape == (2 * (3 * 30 + 2), 2 * (3 * 30 + 2), 3)
+    assert np.array_equal(grid, mnist_gan.grid(9, 5))
+    assert not np.array_equal(grid, mnist_gan.grid(9, 6))
+
+
+def test_mnist_walk_writes_a_readable_gif():
+    gif, strip, download = mnist_gan.walk(0, 1, 6, 5)
+    frames = iio.imread(gif, index=None)
+    assert frames.shape[0] == 6 and frames.shape[1:3] == (28 * 4, 28 * 4)
+    assert strip.shape[0] == 28 * 4 and download == gif
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: toy_curve.generate(0, 1),
+        lambda: toy_curve.generate(10**9, 1),
+        lambda: toy_curve.generate(10, -1),
+        lambda: toy_curve.generate("many", 1),
+        lambda: toy_multiples.generate(100, 2**40),
+        lambda: mnist_gan.grid(65, 0),
+        lambda: mnist_gan.grid(1.5, 0),
+        lambda: mnist_gan.walk(0, 1, 1000, 5),
+        lambda: mnist_gan.walk(0, None, 5, 5),
+    ],
+)
+def test_bad_values_become_a_message(call):
+    with pytest.raises(gr.Error):
+        call()
