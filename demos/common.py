@@ -2,6 +2,7 @@
 
 import functools
 import tempfile
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -54,9 +55,22 @@ def user_errors(fn):
     return wrapper
 
 
+OUTPUT_DIR = Path(tempfile.gettempdir()) / "genai_playground_outputs"
+OUTPUT_MAX_AGE_S = 3600
+
+
 def output_path(suffix: str) -> Path:
-    """A fresh file for a download; Gradio copies it into its own cache, which it cleans."""
-    handle = tempfile.NamedTemporaryFile(prefix="genai_", suffix=suffix, delete=False)
+    """A fresh file for a download. Gradio copies it into its own cache, so files here older than
+    an hour are deleted on the way: repeated use must not fill the disk."""
+    OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - OUTPUT_MAX_AGE_S
+    for old in OUTPUT_DIR.iterdir():
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except OSError:
+            pass  # another request removed it first
+    handle = tempfile.NamedTemporaryFile(dir=OUTPUT_DIR, prefix="genai_", suffix=suffix, delete=False)
     handle.close()
     return Path(handle.name)
 

@@ -19,10 +19,10 @@ HIDDEN_KEYS = ("name", "out_dir")  # set by the job itself
 
 
 def editable_config(model: str) -> str:
-    cfg = get(model).config()
+    cfg = OmegaConf.to_container(get(model).config(), resolve=True)
     for key in HIDDEN_KEYS:
         cfg.pop(key)
-    return to_yaml(cfg)
+    return to_yaml(OmegaConf.create(cfg))
 
 
 def parse_config(model: str, text: str):

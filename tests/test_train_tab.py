@@ -83,6 +83,13 @@ def test_resume_without_checkpoint_and_disabled_training(jobs, monkeypatch):
     assert jobs.status().state == "finished"
 
 
+@pytest.mark.parametrize("model", list(registry.REGISTRY))
+def test_the_editor_shows_a_config_that_is_accepted_back(jobs, model):
+    text = train.editable_config(model)
+    assert "out_dir" not in text and "name:" not in text.splitlines()[0]
+    assert train.parse_config(model, text).name == model
+
+
 def test_promote_without_a_run_is_a_message(jobs):
     with pytest.raises(gr.Error, match="has no model.safetensors"):
         train.promote("toy_multiples", False)

@@ -46,7 +46,10 @@ class DigitGANTask(GANTask):
         referee_dir = project_path(cfg.eval.referee)
         if referee_dir and Path(referee_dir, "model.safetensors").is_file():
             self.referee = DigitReferee.from_pretrained(referee_dir)
-            test_images = _digits(cfg, "test")[0][: cfg.eval.samples]
+            test_images = _digits(cfg, "test")[0]
+            # a random subset: some MNIST files are sorted by label, so the first N are not typical
+            subset = torch.randperm(len(test_images), generator=torch.Generator().manual_seed(0))
+            test_images = test_images[subset[: cfg.eval.samples]]
             self.real_features = self.referee.features(test_images)
 
     def steps_per_epoch(self):
