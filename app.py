@@ -17,7 +17,7 @@ def build_app() -> gr.Blocks:
         with gr.Tabs():
             for spec in REGISTRY.values():
                 if spec.demo:
-                    with gr.Tab(spec.title, id=spec.name):
+                    with gr.Tab(spec.title, id=spec.name, elem_id=f"tab-{spec.name}"):
                         importlib.import_module(spec.demo).build()
             with gr.Tab("Train", id="train"):
                 train.build()

@@ -30,6 +30,10 @@ def walk(seed_a, seed_b, frames, fps):
     return str(gif), strip, str(gif)
 
 
+API_EXAMPLES = {"mnist_gan_grid": (36, 0), "mnist_gan_walk": (0, 1, 12, 8)}
+MAIN_BUTTON = "Generate"
+
+
 def build() -> None:
     gr.Markdown("An MLP GAN (thesis ch. 2) trained on MNIST. Digit *i* of the grid comes from "
                 "seed + i, so any digit can be regenerated alone and used as a walk end point.")  # fmt: skip

@@ -21,6 +21,11 @@ def generate(count, seed):
     return figure_to_array(curve_figure(points)), stats_markdown(metrics, LABELS)
 
 
+# Example inputs per endpoint: the load test and the API tests call every tab with these.
+API_EXAMPLES = {"toy_curve_generate": (1000, 0)}
+MAIN_BUTTON = "Generate"  # what the browser test clicks on this tab
+
+
 def build() -> None:
     gr.Markdown("A tiny GAN (book ch. 3) learned to draw points (x, 1.08^x) for x in [0, 50] "
                 "from 2-D noise. Orange: generated; black: the true curve.")  # fmt: skip

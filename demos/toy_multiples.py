@@ -22,6 +22,10 @@ def generate(samples, seed):
     return batch, figure_to_array(multiples_figure(values)), stats
 
 
+API_EXAMPLES = {"toy_multiples_generate": (2000, 0)}
+MAIN_BUTTON = "Generate"
+
+
 def build() -> None:
     gr.Markdown("A GAN (book ch. 3) generates integers in 0..99. It should write only multiples "
                 "of 5, and all twenty of them equally often: the book's version collapses onto a "

@@ -105,9 +105,12 @@ def poll():
 
 def build() -> None:
     enabled, why = training_enabled()
-    gr.Markdown("Train any registered model as a background job: closing the page does not stop "
-                "it. One job runs at a time. Stop writes a resumable checkpoint; Promote makes the "
-                "run's best weights the ones the other tabs use." + ("" if enabled else f"\n\n**{why}.**"))  # fmt: skip
+    intro = (
+        "Train any registered model as a background job: closing the page does not stop it. One job "
+        "runs at a time. Stop writes a resumable checkpoint; Promote makes the run's best weights the "
+        "ones the other tabs use."
+    )
+    gr.Markdown(intro + ("" if enabled else f"\n\n**{why}.**"))
     first = next(iter(REGISTRY))
     with gr.Row():
         with gr.Column(scale=1):

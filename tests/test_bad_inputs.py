@@ -70,10 +70,8 @@ def test_a_terminated_training_saves_then_resumes(tmp_path):
     step = load_training_state(out / CHECKPOINT_NAME)["step"]
     assert step >= 50
 
-    result = subprocess.run(
-        [sys.executable, "-m", "genai_core", "train", "toy_curve", "--tiny", "--out", str(out), f"steps={step + 5}"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    command = [sys.executable, "-m", "genai_core", "train", "toy_curve", "--tiny", "--out", str(out)]
+    result = subprocess.run([*command, f"steps={step + 5}"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and f"finished at step {step + 5}/{step + 5}" in result.stdout
 
 

@@ -7,7 +7,10 @@ import genai_core.registry as registry
 from demos import train
 from genai_core.train.jobs import TrainingJobs, wait_until
 
-TINY = "steps: {steps}\neval_every: 10\nsample_every: 10\ncheckpoint_every: 10\nlog_every: 5\neval_samples: 300\n"
+TINY = (
+    "steps: {steps}\neval_every: 10\nsample_every: 10\ncheckpoint_every: 10\nlog_every: 5\n"
+    "eval_samples: 300\n"
+)
 
 
 @pytest.fixture

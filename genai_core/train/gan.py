@@ -7,12 +7,17 @@ from .task import Task
 
 
 class GANTask(Task):
-    """Subclasses build self.generator / self.discriminator and define real_batch and noise."""
+    """Subclasses call set_networks(...) in __init__ and define real_batch (and maybe noise, generate)."""
 
-    real_label = 1.0  # < 1 gives one-sided label smoothing
+    def set_networks(self, nets: dict) -> None:
+        """Adopt nets["generator"] and nets["discriminator"], each with its own Adam (cfg.lr, cfg.betas).
 
-    def setup_optimizers(self, betas=(0.5, 0.999)) -> None:
-        lr = self.cfg.lr
+        cfg.real_label < 1 gives one-sided label smoothing.
+        """
+        self.generator = nets["generator"].to(self.device)
+        self.discriminator = nets["discriminator"].to(self.device)
+        self.real_label = float(self.cfg.get("real_label", 1.0))
+        lr, betas = self.cfg.lr, tuple(self.cfg.get("betas", (0.5, 0.999)))
         self.modules = {"generator": self.generator, "discriminator": self.discriminator}
         self.optimizers = {
             "generator": torch.optim.Adam(self.generator.parameters(), lr=lr, betas=betas),

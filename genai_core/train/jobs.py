@@ -114,8 +114,13 @@ class TrainingJobs:
                 trainer.request_stop()
             self._update(message="training")
             reason = trainer.fit()
-            self._update(state=reason, step=trainer.step, wall_time=trainer.wall_time,
-                         history=list(trainer.history), message=f"{reason} at step {trainer.step}")  # fmt: skip
+            self._update(
+                state=reason,
+                step=trainer.step,
+                wall_time=trainer.wall_time,
+                history=list(trainer.history),
+                message=f"{reason} at step {trainer.step}",
+            )
         except Exception as err:  # a job must report, never die silently in its thread
             traceback.print_exc()
             self._update(state="failed", message=f"{type(err).__name__}: {err}")

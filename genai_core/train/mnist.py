@@ -34,11 +34,7 @@ class DigitGANTask(GANTask):
         super().__init__(cfg, device)
         self.images = _digits(cfg, "train")[0].flatten(1)
         self.sampler = EpochSampler(len(self.images), cfg.batch_size, cfg.seed)
-        nets = build_gan(cfg.model)
-        self.generator = nets["generator"].to(device)
-        self.discriminator = nets["discriminator"].to(device)
-        self.real_label = cfg.real_label
-        self.setup_optimizers(betas=tuple(cfg.betas))
+        self.set_networks(build_gan(cfg.model))
         self.fixed_noise = torch.randn(
             64, cfg.model.latent_dim, generator=torch.Generator().manual_seed(SAMPLE_SEED)
         )

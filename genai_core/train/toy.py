@@ -19,10 +19,7 @@ class CurveTask(GANTask):
 
     def __init__(self, cfg, device):
         super().__init__(cfg, device)
-        nets = build_gan(cfg.model)
-        self.generator, self.discriminator = nets["generator"].to(device), nets["discriminator"]
-        self.discriminator.to(device)
-        self.setup_optimizers(betas=tuple(cfg.betas))
+        self.set_networks(build_gan(cfg.model))
         self.eval_noise = torch.randn(cfg.eval_samples, 2, generator=torch.Generator().manual_seed(EVAL_SEED))
 
     def real_batch(self, step):
@@ -52,13 +49,10 @@ class MultiplesTask(GANTask):
 
     def __init__(self, cfg, device):
         super().__init__(cfg, device)
-        nets = build_gan(cfg.model)
-        self.generator, self.discriminator = nets["generator"].to(device), nets["discriminator"]
-        self.discriminator.to(device)
         self.book = cfg.model.variant == "book"
         if cfg.batch_size % cfg.model.pack:
             raise ValueError(f"batch_size must be a multiple of model.pack={cfg.model.pack}")
-        self.setup_optimizers(betas=tuple(cfg.betas))
+        self.set_networks(build_gan(cfg.model))
 
     def noise(self, n, generator=None):
         if self.book:  # the book feeds a random one-hot integer as the "noise"
