@@ -100,18 +100,23 @@ def load_weights(folder, modules: dict) -> None:
             raise WeightsError(f"{path} does not fit {name}: {str(err).splitlines()[0]}") from None
 
 
+TRAINING_ONLY = {CHECKPOINT_NAME, "history.json"}  # run files that are not part of a shipped model
+
+
 def promote(run_dir, target_dir, overwrite: bool = False) -> Path:
-    """Copy a run's exported weights (model.safetensors + config.yaml) into a weights folder."""
+    """Copy a run's exported model into a weights folder: model.safetensors, config.yaml and every
+    other top-level file the pipeline may need (vocabulary, tokenizer, exported.json), but not the
+    training state or the sample grids."""
     run_dir, target_dir = Path(run_dir), Path(target_dir)
     for name in (WEIGHTS_NAME, CONFIG_NAME):
         if not (run_dir / name).is_file():
             raise WeightsError(f"{run_dir} has no {name} yet: train until the first export")
     if (target_dir / WEIGHTS_NAME).exists() and not overwrite:
         raise WeightsError(f"{target_dir} already holds weights; pass overwrite to replace them")
-    for name in (WEIGHTS_NAME, CONFIG_NAME, "exported.json"):
-        if (run_dir / name).is_file():
-            data = (run_dir / name).read_bytes()
-            atomic_write(target_dir / name, lambda tmp, data=data: Path(tmp).write_bytes(data))
+    for source in sorted(run_dir.iterdir()):
+        if source.is_file() and source.name not in TRAINING_ONLY and not source.name.startswith("."):
+            data = source.read_bytes()
+            atomic_write(target_dir / source.name, lambda tmp, data=data: Path(tmp).write_bytes(data))
     return target_dir
 
 

@@ -133,6 +133,18 @@ def test_weights_for_another_model_are_rejected(tiny_cfg):
         load_weights(cfg.out_dir, modules)
 
 
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_every_model_trains_tiny_then_loads_from_the_promoted_folder(tiny_cfg, tmp_path, name):
+    """Registry round trip: config -> Task -> Trainer -> export -> promote -> Pipeline."""
+    spec = get(name)
+    cfg = tiny_cfg(name)
+    assert Trainer(spec.task_class(), cfg).fit() == "finished"
+    target = promote(cfg.out_dir, tmp_path / "promoted")
+    assert not (target / "checkpoint.safetensors").exists()
+    pipeline = spec.load_pipeline(target)
+    assert pipeline.cfg.name == name
+
+
 def test_promote_refuses_to_overwrite_unless_asked(tmp_path, tiny_cfg):
     cfg = tiny_cfg("toy_curve")
     Trainer(get("toy_curve").task_class(), cfg).fit()

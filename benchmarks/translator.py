@@ -1,0 +1,83 @@
+"""The English->French Transformer on its held-out test split: BLEU, chrF and latency.
+
+Run: python -m benchmarks.translator [--data ../shared/data/en_fr_pairs.tsv] [--beam-sentences 300]
+The test split is the one training held out (same split seed, by English sentence). BLEU counts
+every Tatoeba translation of a sentence as a reference; bleu_1ref uses the first one only.
+"""
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from genai_core.config import project_path
+from genai_core.data import text as data
+from genai_core.metrics.text import bleu_chrf
+from genai_core.registry import get
+
+from .common import print_table
+
+BOOK_SENTENCES = ["Today is a beautiful day!", "I don't speak French."]
+
+
+def test_split(cfg, path):
+    pairs = data.read_pairs("tsv", path)
+    _, _, test = data.split_pairs(pairs, cfg.data.test_size, cfg.data.val_size, cfg.data.split_seed)
+    refs: dict[str, list[str]] = {}
+    for en, fr in test:
+        refs.setdefault(en, []).append(fr)
+    return list(refs), list(refs.values())
+
+
+def latency(fn, sentences) -> float:
+    times = []
+    for sentence in sentences:
+        start = time.perf_counter()
+        fn(sentence)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", default=str(project_path("../shared/data/en_fr_pairs.tsv")))
+    parser.add_argument("--weights", default=str(get("translator").weights_dir))
+    parser.add_argument("--beam", type=int, default=4)
+    parser.add_argument("--beam-sentences", type=int, default=300)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    model = get("translator").pipeline_class().from_pretrained(args.weights)
+    sources, refs = test_split(model.cfg, args.data)
+    start = time.perf_counter()
+    greedy = [h for i in range(0, len(sources), 64) for h in model.translate_batch(sources[i : i + 64])]
+    greedy_seconds = time.perf_counter() - start
+    subset = slice(0, args.beam_sentences)
+    beamed = [model.translate(s, beam=args.beam) for s in sources[subset]]
+    rows = [
+        {"decoding": "greedy", "sentences": len(sources), **bleu_chrf(greedy, refs)},
+        {"decoding": "greedy", "sentences": len(beamed), **bleu_chrf(greedy[subset], refs[subset])},
+        {"decoding": f"beam {args.beam}", "sentences": len(beamed), **bleu_chrf(beamed, refs[subset])},
+    ]
+    print_table("Held-out test split (sacrebleu corpus scores; all references / first reference)", rows)
+
+    probe, beam = sources[:50], args.beam
+    print_table(f"Latency per sentence, {args.threads} thread(s), median of {len(probe)} test sentences", [
+        {"decoding": "greedy", "median_s": latency(model.translate, probe)},
+        {"decoding": f"beam {args.beam}", "median_s": latency(lambda s: model.translate(s, beam), probe)},
+        {"decoding": "greedy, batches of 64 (throughput)", "median_s": greedy_seconds / len(sources)},
+    ])  # fmt: skip
+
+    print("\n## The book's sentences\n")
+    for sentence in BOOK_SENTENCES:
+        print(f"- {sentence} -> greedy: {model.translate(sentence)} | beam {args.beam}: "
+              f"{model.translate(sentence, beam=args.beam)}")  # fmt: skip
+    print("\n## First test sentences (greedy | first reference)\n")
+    for source, hypothesis, ref in list(zip(sources, greedy, refs, strict=True))[:8]:
+        print(f"- {source} -> {hypothesis} | {ref[0]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Tab: English -> French with a small Transformer; greedy vs beam search, and cross-attention."""
+
+import gradio as gr
+
+from .common import check_int, pipeline, user_errors
+
+MAX_CHARS = 300  # the model saw sentences of at most 9 English words
+EXAMPLES = [  # the book's two sentences first
+    ["Today is a beautiful day!"],
+    ["I don't speak French."],
+    ["The cat is sleeping on the table."],
+    ["Where is the train station?"],
+]
+MEAN = "mean"
+MAIN_BUTTON = "Translate"  # what the browser test clicks on this tab (the result: the heatmap image)
+
+
+def _text(text) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise gr.Error("Type an English sentence to translate.")
+    if len(text) > MAX_CHARS:
+        raise gr.Error(f"Keep it under {MAX_CHARS} characters: the model learned from short sentences.")
+    return text.strip()
+
+
+def _layer_head(model, layer, head):
+    layers, heads = len(model.transformer.decoder), int(model.cfg.model.heads)
+    layer = check_int(layer, "Layer", 1, layers) - 1
+    if head == MEAN or head is None:
+        return layer, None
+    return layer, check_int(head, "Head", 1, heads) - 1
+
+
+@user_errors
+def translate(text, beam, layer, head, heatmap_of):
+    """Greedy and beam-search translations, and the heatmap of the chosen decoding."""
+    text = _text(text)
+    beam = check_int(beam, "Beam size", 2, 8)
+    model = pipeline("translator")
+    layer, head = _layer_head(model, layer, head)
+    greedy = model.translate(text, beam=1)
+    beamed = model.translate(text, beam=beam)
+    image = model.heatmap(text, layer, head, beam=beam if heatmap_of == "beam search" else 1)
+    return greedy, beamed, image
+
+
+@user_errors
+def attention(text, beam, layer, head, heatmap_of):
+    """Only the heatmap (when the layer/head/decoding choice changes)."""
+    text = _text(text)
+    beam = check_int(beam, "Beam size", 2, 8)
+    model = pipeline("translator")
+    layer, head = _layer_head(model, layer, head)
+    return model.heatmap(text, layer, head, beam=beam if heatmap_of == "beam search" else 1)
+
+
+def build() -> None:
+    gr.Markdown(
+        "An encoder-decoder Transformer (book ch. 9, scaled down: 3+3 layers, 4 heads, d_model 256) "
+        "trained on 70k short Tatoeba English-French pairs with a BPE vocabulary learnt from them. "
+        "**Greedy** takes the likeliest token at each step; **beam search** keeps several partial "
+        "translations. The heatmap shows the decoder's cross-attention: for each French token "
+        "(row), which English tokens (columns; `·` marks a word start) it looked at."
+    )
+    with gr.Row():
+        with gr.Column(scale=1):
+            text = gr.Textbox(value=EXAMPLES[0][0], label="English", lines=2, max_length=MAX_CHARS)
+            beam = gr.Slider(2, 8, value=4, step=1, label="Beam size")
+            with gr.Row():
+                layer = gr.Slider(1, 3, value=3, step=1, label="Decoder layer")
+                head = gr.Dropdown(["1", "2", "3", "4", MEAN], value=MEAN, label="Head")
+            heatmap_of = gr.Radio(["greedy", "beam search"], value="greedy", label="Heatmap of")
+            button = gr.Button(MAIN_BUTTON, variant="primary")
+            gr.Examples(EXAMPLES, inputs=[text], api_name="translator_example")
+        with gr.Column(scale=2):
+            greedy = gr.Textbox(label="French (greedy)")
+            beamed = gr.Textbox(label="French (beam search)")
+            image = gr.Image(label="Cross-attention", type="numpy")
+    inputs = [text, beam, layer, head, heatmap_of]
+    button.click(translate, inputs, [greedy, beamed, image], api_name="translator_translate")
+    text.submit(translate, inputs, [greedy, beamed, image], api_name="translator_translate_submit")
+    gr.on([layer.change, head.change, heatmap_of.change], attention, inputs, image,
+          api_name="translator_attention")  # fmt: skip
+
+
+if __name__ == "__main__":
+    with gr.Blocks() as demo:
+        build()
+    demo.launch()
