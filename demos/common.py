@@ -28,6 +28,16 @@ def check_int(value, name: str, low: int, high: int) -> int:
     return int(number)
 
 
+def check_float(value, name: str, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise gr.Error(f"{name} must be a number, got {value!r}") from None
+    if not low <= number <= high:  # also rejects NaN
+        raise gr.Error(f"{name} must be between {low} and {high}, got {value!r}")
+    return number
+
+
 def check_seed(value, name: str = "Seed") -> int:
     return check_int(value, name, 0, MAX_SEED)
 

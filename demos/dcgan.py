@@ -16,12 +16,14 @@ from genai_core.images import save_animation
 from genai_core.pipelines.dcgan import MAX_FACES, MAX_FRAMES
 from genai_core.registry import get
 
-from .common import MAX_SEED, check_int, check_seed, output_path, pipeline, seed_box, user_errors
+from .common import MAX_SEED, check_float, check_int, check_seed, output_path, pipeline, seed_box, user_errors
 
 GRID_SCALE = 2  # 64-pixel faces shown 2x in the grid, 4x alone and in the walk
 FACE_SCALE = 4
 PADDING = 2  # image_grid's border between faces, before scaling
 MIN_TRUNCATION, MAX_TRUNCATION = 0.1, 1.5
+API_EXAMPLES = {"dcgan_grid": (16, 0, 1.0), "dcgan_walk": (0, 1, 12, 8, 1.0)}
+MAIN_BUTTON = "Generate"
 
 
 def enlarge(image: np.ndarray, factor: int) -> np.ndarray:
@@ -29,13 +31,7 @@ def enlarge(image: np.ndarray, factor: int) -> np.ndarray:
 
 
 def check_truncation(value) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise gr.Error(f"Truncation must be a number, got {value!r}") from None
-    if not MIN_TRUNCATION <= number <= MAX_TRUNCATION:  # also rejects NaN
-        raise gr.Error(f"Truncation must be from {MIN_TRUNCATION} to {MAX_TRUNCATION}, got {value!r}")
-    return number
+    return check_float(value, "Truncation", MIN_TRUNCATION, MAX_TRUNCATION)
 
 
 def weights_id() -> str:

@@ -2,22 +2,13 @@
 
 import gradio as gr
 
-from .common import check_int, check_seed, pipeline, seed_box, user_errors
+from .common import check_float, check_int, check_seed, pipeline, seed_box, user_errors
 
 MAX_LENGTH = 300
 MAX_SAMPLES = 4
 MAIN_BUTTON = "Generate"  # what the browser test clicks on this tab
 BROWSER_RESULT = "textarea"  # the result is text, not an image
-
-
-def check_float(value, name: str, low: float, high: float) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise gr.Error(f"{name} must be a number, got {value!r}") from None
-    if not low <= number <= high:
-        raise gr.Error(f"{name} must be between {low} and {high}, got {value!r}")
-    return number
+API_EXAMPLES = {"lstm_anna_generate": ("anna said", 40, 0.8, 40, 0.95, 1, 0)}
 
 
 def _settings(prompt, length, temperature, top_k, top_p, seed):

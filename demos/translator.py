@@ -12,6 +12,7 @@ EXAMPLES = [  # the book's two sentences first
     ["Where is the train station?"],
 ]
 MEAN = "mean"
+API_EXAMPLES = {"translator_translate": ("Today is a beautiful day!", 4, 3, MEAN, "greedy")}
 MAIN_BUTTON = "Translate"  # what the browser test clicks on this tab (the result: the heatmap image)
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from .config import PROJECT_ROOT, load_config
 
 WEIGHTS_ROOT = PROJECT_ROOT / "weights"
+# Weights promoted from the Train tab; they take precedence over the shipped ones until reverted.
+PROMOTED_ROOT = PROJECT_ROOT / "runs" / "promoted"
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 
 
@@ -32,6 +34,17 @@ class ModelSpec:
     def weights_dir(self) -> Path:
         return WEIGHTS_ROOT / self.name
 
+    @property
+    def promoted_dir(self) -> Path:
+        return PROMOTED_ROOT / self.name
+
+    @property
+    def active_weights_dir(self) -> Path:
+        """What the tabs use: promoted weights when there are any, else the shipped ones."""
+        if (self.promoted_dir / "model.safetensors").is_file():
+            return self.promoted_dir
+        return self.weights_dir
+
     def config(self, overrides=None):
         return load_config(self.name, overrides)
 
@@ -42,12 +55,23 @@ class ModelSpec:
         return _resolve(self.pipeline)
 
     def load_pipeline(self, folder=None):
-        return self.pipeline_class().from_pretrained(folder or self.weights_dir)
+        return self.pipeline_class().from_pretrained(folder or self.active_weights_dir)
 
 
 _TINY_TOY = ("steps=20", "eval_every=10", "sample_every=10", "checkpoint_every=10", "eval_samples=500")
-_TINY_DIGITS = ("steps=6", "batch_size=16", "eval_every=3", "sample_every=3", "checkpoint_every=3",
-                "data.source=synthetic", "data.synthetic_size=64", "eval.samples=64")  # fmt: skip
+_TINY_TEXT = ("epochs=null", "steps=6", "eval_every=3", "checkpoint_every=3", "log_every=2",
+              "data.source=synthetic")  # fmt: skip
+_TINY_LSTM = (*_TINY_TEXT, "batch_size=8", "seq_len=16", "data.val_chapters=2", "model.hidden=32",
+              "model.embed_dim=16", "model.layers=2")  # fmt: skip
+_TINY_TRANSLATOR = (*_TINY_TEXT, "max_tokens=300", "warmup=3", "tokenizer.vocab_size=120",
+                    "data.test_size=10", "data.val_size=10", "eval.sentences=8", "model.d_model=32",
+                    "model.heads=2", "model.d_ff=64", "model.encoder_layers=1", "model.decoder_layers=1",
+                    "model.max_len=32")  # fmt: skip
+_TINY_DIGITS = ("epochs=null", "steps=6", "batch_size=16", "eval_every=3", "sample_every=3",
+                "checkpoint_every=3", "data.source=synthetic", "data.synthetic_size=64")  # fmt: skip
+_TINY_FACES = ("steps=4", "batch_size=8", "eval_every=2", "sample_every=2", "checkpoint_every=2",
+               "data.source=synthetic", "data.synthetic_size=48", "data.holdout=16",
+               "eval.samples=16")  # fmt: skip
 
 REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
@@ -68,7 +92,40 @@ REGISTRY: dict[str, ModelSpec] = {
         ModelSpec(
             "mnist_gan", "MNIST GAN", "genai_core.train.mnist:DigitGANTask",
             "genai_core.pipelines.digits:DigitGANPipeline", "demos.mnist_gan", "npz", "mnist.npz",
-            _TINY_DIGITS,
+            (*_TINY_DIGITS, "eval.samples=64"),
+        ),
+        ModelSpec(
+            "anime_encoder", "Anime face encoder (FD referee)", "genai_core.train.dcgan:FaceAutoencoderTask",
+            "genai_core.pipelines.dcgan:FaceReferee", None, "tar", "anime_faces_64.tar",
+            (*_TINY_FACES, "model.channels=[8,8,8,8]", "model.feature_dim=16"),
+        ),
+        ModelSpec(
+            "dcgan", "Anime faces (DCGAN)", "genai_core.train.dcgan:DCGANTask",
+            "genai_core.pipelines.dcgan:AnimeFacePipeline", "demos.dcgan", "tar", "anime_faces_64.tar",
+            (*_TINY_FACES, "model.ngf=8", "model.ndf=8"),
+        ),
+        ModelSpec(
+            "lstm_anna", "Anna Karenina LSTM", "genai_core.train.text:WordLSTMTask",
+            "genai_core.pipelines.text:WordLSTMPipeline", "demos.lstm", "text", "anna_karenina.txt",
+            _TINY_LSTM,
+        ),
+        ModelSpec(
+            "translator", "English -> French Transformer", "genai_core.train.text:TranslatorTask",
+            "genai_core.pipelines.text:TranslatorPipeline", "demos.translator", "tsv", "en_fr_pairs.tsv",
+            _TINY_TRANSLATOR,
+        ),
+        ModelSpec(
+            "face_referee", "Face attribute referee", "genai_core.train.faces:FaceRefereeTask",
+            "genai_core.pipelines.faces:FaceRefereePipeline", None, "procedural", None,
+            ("steps=4", "batch_size=8", "eval_every=2", "checkpoint_every=2", "data.train_size=32",
+             "data.holdout=16", "model.channels=[4,8,8]", "model.feature_dim=8"),
+        ),
+        ModelSpec(
+            "cwgan_glasses", "Faces with glasses (cWGAN-GP)", "genai_core.train.faces:ConditionalWGANTask",
+            "genai_core.pipelines.faces:ConditionalFacePipeline", "demos.cwgan", "procedural", None,
+            ("steps=3", "batch_size=8", "n_critic=2", "eval_every=2", "sample_every=2", "checkpoint_every=2",
+             "data.train_size=48", "data.holdout=8", "eval.samples=16", "eval.referee=null",
+             "model.latent_dim=8", "model.g_channels=[8,8,8]", "model.d_channels=[8,8,8]"),
         ),
     ]
 }  # fmt: skip

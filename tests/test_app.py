@@ -104,6 +104,7 @@ def test_browser_clicks_generate_on_the_first_tab(page, tmp_path):
 def test_browser_runs_every_tabs_main_action(page, spec):
     """Open the tab, press its main button, and wait for its result; no error toast may appear."""
     demo = importlib.import_module(spec.demo)
+    page.reload()  # a fresh page: a result identical to an earlier one would not look new
     page.get_by_role("tab", name=spec.title).click()
     panel = page.locator(f"#tab-{spec.name}")
     selector = getattr(demo, "BROWSER_RESULT", "img[src*='file=']")

@@ -1,0 +1,202 @@
+"""Training tasks on labelled faces: the attribute referee and the conditional WGAN-GP (book ch. 5)."""
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ..config import project_path
+from ..data.faces import load_labelled_faces, to_model_range
+from ..images import image_grid
+from ..models.cwgan import build_cwgan, gradient_penalty
+from ..models.face_referee import build_referee
+from ..pipelines.faces import FaceRefereePipeline, cwgan_metrics, label_tensor
+from .task import EpochSampler, Task
+
+SAMPLE_SEED = 1234
+
+
+def _faces(cfg, split, size):
+    return load_labelled_faces(cfg.data, size, split, cfg.seed)
+
+
+class FaceRefereeTask(Task):
+    """Multi-head attribute classifier; keeps the checkpoint with the best mean held-out accuracy."""
+
+    best_metric = "accuracy_mean"
+
+    def __init__(self, cfg, device):
+        super().__init__(cfg, device)
+        size = int(cfg.data.size)
+        self.images, self.labels = _faces(cfg, "train", size)
+        self.test_images, self.test_labels = _faces(cfg, "eval", size)
+        self.sampler = EpochSampler(len(self.images), cfg.batch_size, cfg.seed)
+        self.referee = build_referee(cfg.model)["referee"].to(device)
+        self.modules = {"referee": self.referee}
+        self.optimizers = {"referee": torch.optim.Adam(self.referee.parameters(), lr=cfg.lr)}
+
+    def steps_per_epoch(self):
+        return len(self.sampler)
+
+    def augment(self, x: torch.Tensor) -> torch.Tensor:
+        """Flips, exposure and noise: the referee must also read imperfect generated faces."""
+        flip = torch.rand(len(x)) < 0.5
+        x = torch.where(flip[:, None, None, None], x.flip(3), x)
+        gain = 1 + 0.15 * (torch.rand(len(x), 1, 1, 1) * 2 - 1)
+        noise = torch.randn_like(x) * torch.rand(len(x), 1, 1, 1) * self.cfg.augment_noise
+        return ((x + 1) * gain - 1 + noise).clamp(-1, 1)
+
+    def train_step(self, step):
+        index = self.sampler.indices(step)
+        x = self.augment(to_model_range(self.images[index])).to(self.device)
+        logits = self.referee(x)
+        losses = {}
+        for key, out in logits.items():
+            target = self.labels[key][index].to(self.device)
+            known = target >= 0  # real-data sources may lack some labels (-1)
+            if not known.any():
+                continue
+            if key == "hair_colour":
+                losses[key] = F.cross_entropy(out[known], target[known].long())
+            else:
+                losses[key] = F.binary_cross_entropy_with_logits(out[known], target[known].float())
+        loss = sum(losses.values())
+        optimizer = self.optimizers["referee"]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return {"loss": loss.item(), **{f"loss_{k}": v.item() for k, v in losses.items()}}
+
+    def evaluate(self):
+        pipeline = FaceRefereePipeline.wrapping(self.referee)
+        predicted = pipeline.predict(to_model_range(self.test_images))
+        metrics = {}
+        for key in ("eyeglasses", "hair_colour", "male"):
+            target = self.test_labels[key]
+            known = target >= 0
+            if known.any():
+                hits = torch.as_tensor(predicted[key])[known] == target[known].long()
+                metrics[f"accuracy_{key}"] = hits.float().mean().item()
+        metrics["accuracy_mean"] = sum(metrics.values()) / len(metrics)
+        return metrics
+
+
+class ConditionalWGANTask(Task):
+    """WGAN-GP with labels: n_critic critic steps (each on a fresh real batch), then one generator step.
+
+    One trainer step = one generator step, so `steps` counts generator updates as the book does.
+    """
+
+    def __init__(self, cfg, device):
+        super().__init__(cfg, device)
+        size = int(cfg.model.size)
+        self.label_names = list(cfg.model.labels)
+        self.images, labels = _faces(cfg, "train", size)
+        self.labels = label_tensor(labels, self.label_names)
+        self.n_critic = int(cfg.n_critic)
+        self.sampler = EpochSampler(len(self.images), cfg.batch_size, cfg.seed)
+        nets = build_cwgan(cfg.model)
+        self.generator = nets["generator"].to(device)
+        self.critic = nets["critic"].to(device)
+        betas = tuple(cfg.betas)
+        self.modules = {"generator": self.generator, "critic": self.critic}
+        self.optimizers = {
+            "generator": torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=betas),
+            "critic": torch.optim.Adam(self.critic.parameters(), lr=cfg.lr, betas=betas),
+        }
+        fixed = torch.Generator().manual_seed(SAMPLE_SEED)
+        self.fixed_noise = torch.randn(8, cfg.model.latent_dim, generator=fixed)
+        self.referee = None
+        self.referee_dir = project_path(cfg.eval.referee) if cfg.eval.referee else None
+
+    def steps_per_epoch(self):
+        return max(1, len(self.sampler) // self.n_critic)
+
+    def export_modules(self):
+        return {"generator": self.generator}
+
+    def batch(self, index: int):
+        rows = self.sampler.indices(index)
+        return to_model_range(self.images[rows]).to(self.device), self.labels[rows].to(self.device)
+
+    def noise(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.generator.latent_dim, device=self.device)
+
+    def train_step(self, step):
+        c_opt, g_opt = self.optimizers["critic"], self.optimizers["generator"]
+        logs = {"loss_critic": 0.0, "gp": 0.0, "wasserstein": 0.0}
+        for k in range(self.n_critic):
+            real, labels = self.batch(step * self.n_critic + k)
+            with torch.no_grad():
+                fake = self.generator(self.noise(len(real)), labels)
+            score_real = self.critic(real, labels).mean()
+            score_fake = self.critic(fake, labels).mean()
+            gp = gradient_penalty(self.critic, real, fake, labels)
+            loss_c = score_fake - score_real + self.cfg.gp_weight * gp
+            c_opt.zero_grad(set_to_none=True)
+            loss_c.backward()
+            c_opt.step()
+            # python floats, averaged over the critic steps: no graph is kept alive by the logs
+            logs["loss_critic"] += loss_c.item() / self.n_critic
+            logs["gp"] += gp.item() / self.n_critic
+            logs["wasserstein"] += (score_real - score_fake).item() / self.n_critic
+        # the generator step uses the labels of the last real batch (the book's conditioning)
+        loss_g = -self.critic(self.generator(self.noise(len(labels)), labels), labels).mean()
+        g_opt.zero_grad(set_to_none=True)
+        loss_g.backward()
+        g_opt.step()
+        return {**logs, "loss_g": loss_g.item()}
+
+    def _referee(self):
+        """The referee is loaded when it exists (it may be trained alongside this run)."""
+        if (
+            self.referee is None
+            and self.referee_dir
+            and Path(self.referee_dir, "model.safetensors").is_file()
+        ):
+            self.referee = FaceRefereePipeline.from_pretrained(self.referee_dir)
+        return self.referee
+
+    def evaluate(self):
+        referee = self._referee()
+        if referee is None:
+            return {}
+        return cwgan_metrics(
+            self.generator, referee, self.label_names, int(self.cfg.eval.samples), SAMPLE_SEED
+        )
+
+    def sample_grid(self):
+        """8 fixed latents (rows) x every label combination (columns)."""
+        combos = torch.cartesian_prod(*[torch.tensor([0.0, 1.0])] * len(self.label_names)).view(
+            -1, len(self.label_names)
+        )
+        z = self.fixed_noise.repeat_interleave(len(combos), 0)
+        labels = combos.repeat(len(self.fixed_noise), 1)
+        return image_grid(self.generator(z.to(self.device), labels.to(self.device)).cpu(), nrow=len(combos))
+
+
+def export_from_checkpoint(run_dir, out_dir=None, cfg=None) -> Path:
+    """Export a stopped run's latest generator (the trainer exports only finished runs when no
+    keep-best metric is set): rebuild it from cfg (default: the run's config.yaml, else the current
+    cwgan_glasses preset) and load it from the run's checkpoint.safetensors."""
+    import json
+
+    from ..checkpoint import CHECKPOINT_NAME, atomic_write, load_config, load_training_state, save_pretrained
+    from ..registry import get
+
+    run_dir = Path(run_dir)
+    out_dir = Path(out_dir or run_dir)
+    if cfg is None:
+        has_config = (run_dir / "config.yaml").is_file()
+        cfg = load_config(run_dir) if has_config else get("cwgan_glasses").config([f"out_dir={run_dir}"])
+    state = load_training_state(run_dir / CHECKPOINT_NAME)
+    generator = build_cwgan(cfg.model)["generator"]
+    generator.load_state_dict(state["modules"]["generator"])
+    save_pretrained(out_dir, {"generator": generator}, cfg)
+    summary = {
+        "step": int(state["step"]),
+        "wall_time_s": round(float(state["wall_time"]), 1),
+        "metrics": None,
+    }
+    atomic_write(out_dir / "exported.json", lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=2)))
+    return out_dir
