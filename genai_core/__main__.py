@@ -1,4 +1,4 @@
-"""Command line: python -m genai_core list | train MODEL [key=value ...] | sample MODEL ..."""
+"""Command line: python -m genai_core list | train MODEL [key=value ...] | sample MODEL ... | promote MODEL"""
 
 import argparse
 import signal
@@ -62,6 +62,16 @@ def cmd_sample(args) -> None:
     print(f"wrote {args.out}")
 
 
+def cmd_promote(args) -> None:
+    from .checkpoint import promote
+    from .registry import get
+
+    spec = get(args.model)
+    run_dir = args.run or f"runs/{spec.name}"
+    target = promote(run_dir, spec.weights_dir, overwrite=args.overwrite)
+    print(f"promoted {run_dir} to {target}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m genai_core", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -82,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--n", type=int, default=16, help="how many samples")
     sample.add_argument("--out", required=True, help="PNG file to write")
     sample.add_argument("--weights", help="weights folder (default weights/MODEL)")
+    promote = commands.add_parser("promote", help="copy a run's exported model into weights/MODEL")
+    promote.add_argument("model")
+    promote.add_argument("run", nargs="?", help="run folder (default runs/MODEL)")
+    promote.add_argument("--overwrite", action="store_true", help="replace the shipped weights")
     return parser
 
 
@@ -94,13 +108,13 @@ def main(argv=None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command == "train":
         args.overrides = [*args.overrides, *extra]
-    handlers = {"list": cmd_list, "train": cmd_train, "sample": cmd_sample}
+    handlers = {"list": cmd_list, "train": cmd_train, "sample": cmd_sample, "promote": cmd_promote}
     try:
         handlers[args.command](args)
     except KeyboardInterrupt:
         print("interrupted; the last checkpoint is intact", file=sys.stderr)
         return 130
-    except (KeyError, ValueError, FileNotFoundError, RuntimeError, OSError) as err:
+    except (KeyError, ValueError, RuntimeError, OSError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"error: {message}", file=sys.stderr)
         return 1

@@ -37,6 +37,12 @@ def test_train_a_digit_model_on_generated_digits(tmp_path):
     assert (tmp_path / "clf" / "model.safetensors").is_file()
 
 
+def test_promote_refuses_to_replace_shipped_weights_without_overwrite(tmp_path, capsys):
+    assert main(["train", "toy_curve", "--tiny", "--out", str(tmp_path / "run")]) == 0
+    assert main(["promote", "toy_curve", str(tmp_path / "run")]) == 1
+    assert "already holds weights" in capsys.readouterr().err
+
+
 def test_bad_input_exits_non_zero_with_one_line(tmp_path, capsys):
     assert main(["train", "toy_curve", "--tiny", "stepz=3", "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err.strip()

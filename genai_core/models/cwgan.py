@@ -9,6 +9,7 @@ the feature maps in front of every (transposed) convolution, not only at the inp
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .init import dcgan_init
@@ -82,6 +83,47 @@ class ConditionalCritic(nn.Module):
         for block in self.blocks:
             x = block(with_planes(x, labels))
         return self.out(with_planes(x, labels)).view(-1)
+
+
+class LabelClassifier(nn.Module):
+    """The auxiliary classifier of AC-WGAN-GP: image -> one logit per label, trained on real faces only.
+
+    Its own small conv trunk, not a head on the critic's: every critic layer sees the label planes, so
+    a head there could read the answer off the planes instead of the image. InstanceNorm (no batch
+    statistics) so that real and generated batches are judged the same way in train mode."""
+
+    def __init__(self, num_labels=2, channels=(32, 64, 128), size=32):
+        super().__init__()
+        if size // 2 ** len(channels) != 4:
+            raise ValueError(f"{len(channels)} down-sampling blocks do not take {size} px to 4x4")
+        layers, c_in = [], 3
+        for i, c_out in enumerate(channels):
+            layers.append(nn.Conv2d(c_in, c_out, 4, 2, 1, bias=i == 0))
+            if i > 0:
+                layers.append(nn.InstanceNorm2d(c_out, affine=True))
+            layers.append(nn.LeakyReLU(0.2, True))
+            c_in = c_out
+        self.trunk = nn.Sequential(*layers)
+        self.out = nn.Conv2d(c_in, num_labels, 4, 1, 0)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.out(self.trunk(images)).flatten(1)
+
+
+def build_classifier(model_cfg) -> LabelClassifier:
+    """The AC-WGAN-GP auxiliary classifier (built by the task only when ac_weight > 0; never shipped)."""
+    size = int(model_cfg.size)
+    blocks = int(math.log2(size // 4))
+    classifier = LabelClassifier(len(model_cfg.labels), tuple(model_cfg.ac_channels)[:blocks], size)
+    classifier.apply(dcgan_init)
+    return classifier
+
+
+def label_loss(classifier, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of the classifier's logits against labels in [0, 1], summed over labels
+    (each label is its own yes/no question), averaged over the batch."""
+    logits = classifier(images)
+    return F.binary_cross_entropy_with_logits(logits, labels, reduction="none").sum(1).mean()
 
 
 def build_cwgan(model_cfg) -> dict[str, nn.Module]:

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from ..config import project_path
 from ..data.faces import load_labelled_faces, to_model_range
 from ..images import image_grid
-from ..models.cwgan import build_cwgan, gradient_penalty
+from ..models.cwgan import build_classifier, build_cwgan, gradient_penalty, label_loss
 from ..models.face_referee import build_referee
 from ..pipelines.faces import FaceRefereePipeline, cwgan_metrics, label_tensor
 from .task import EpochSampler, Task
@@ -98,12 +98,25 @@ class ConditionalWGANTask(Task):
         nets = build_cwgan(cfg.model)
         self.generator = nets["generator"].to(device)
         self.critic = nets["critic"].to(device)
+        if cfg.init_from:
+            self._warm_start(project_path(cfg.init_from))
         betas = tuple(cfg.betas)
         self.modules = {"generator": self.generator, "critic": self.critic}
         self.optimizers = {
             "generator": torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=betas),
             "critic": torch.optim.Adam(self.critic.parameters(), lr=cfg.lr, betas=betas),
         }
+        # AC-WGAN-GP (departure from the book): an auxiliary label classifier, trained on real faces
+        # only; the generator is also trained to make it read the requested labels. ac_weight=0 is
+        # the book's plain conditional WGAN-GP (no classifier is built).
+        self.ac_weight = float(cfg.ac_weight)
+        self.classifier = None
+        if self.ac_weight > 0:
+            self.classifier = build_classifier(cfg.model).to(device)
+            self.modules["classifier"] = self.classifier
+            self.optimizers["classifier"] = torch.optim.Adam(
+                self.classifier.parameters(), lr=cfg.lr, betas=betas
+            )
         fixed = torch.Generator().manual_seed(SAMPLE_SEED)
         self.fixed_noise = torch.randn(8, cfg.model.latent_dim, generator=fixed)
         self.referee = None
@@ -111,6 +124,15 @@ class ConditionalWGANTask(Task):
 
     def steps_per_epoch(self):
         return max(1, len(self.sampler) // self.n_critic)
+
+    def _warm_start(self, run_dir: Path) -> None:
+        """Start generator and critic from another run's checkpoint (weights only: fresh optimizers,
+        step 0), e.g. the book-style run, so a new loss term does not have to relearn faces."""
+        from ..checkpoint import CHECKPOINT_NAME, load_training_state
+
+        state = load_training_state(Path(run_dir) / CHECKPOINT_NAME)
+        self.generator.load_state_dict(state["modules"]["generator"])
+        self.critic.load_state_dict(state["modules"]["critic"])
 
     def export_modules(self):
         return {"generator": self.generator}
@@ -140,12 +162,30 @@ class ConditionalWGANTask(Task):
             logs["loss_critic"] += loss_c.item() / self.n_critic
             logs["gp"] += gp.item() / self.n_critic
             logs["wasserstein"] += (score_real - score_fake).item() / self.n_critic
+            if self.classifier is not None:
+                logs["loss_ac_real"] = logs.get("loss_ac_real", 0.0) + self._classifier_step(real, labels)
         # the generator step uses the labels of the last real batch (the book's conditioning)
-        loss_g = -self.critic(self.generator(self.noise(len(labels)), labels), labels).mean()
+        fake = self.generator(self.noise(len(labels)), labels)
+        loss_g = -self.critic(fake, labels).mean()
+        out = {}
+        if self.classifier is not None:
+            loss_ac = label_loss(self.classifier, fake, labels)
+            loss_g = loss_g + self.ac_weight * loss_ac
+            out = {"loss_ac_real": logs.pop("loss_ac_real") / self.n_critic, "loss_ac_fake": loss_ac.item()}
         g_opt.zero_grad(set_to_none=True)
-        loss_g.backward()
+        loss_g.backward()  # also fills the classifier's grads: they are cleared before its next step
         g_opt.step()
-        return {**logs, "loss_g": loss_g.item()}
+        return {**logs, **out, "loss_g": loss_g.item()}
+
+    def _classifier_step(self, real: torch.Tensor, labels: torch.Tensor) -> float:
+        """One cross-entropy step of the auxiliary classifier on real faces and their true labels
+        (never on generated ones: the generator could otherwise teach it its own mistakes)."""
+        loss = label_loss(self.classifier, real, labels)
+        opt = self.optimizers["classifier"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss.item()
 
     def _referee(self):
         """The referee is loaded when it exists (it may be trained alongside this run)."""
