@@ -55,9 +55,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--rounds", type=int, default=3, help="memory is read after each round")
     args = parser.parse_args()
-    if not 1 <= args.clients <= 64 or not 1 <= args.seconds <= 900:
-        parser.error("use 1-64 clients for 1-900 seconds")
+    if not 1 <= args.clients <= 64 or not 1 <= args.seconds <= 900 or not 1 <= args.rounds <= 20:
+        parser.error("use 1-64 clients for 1-900 seconds in 1-20 rounds")
 
     from app import build_app
 
@@ -68,20 +69,21 @@ def main() -> None:
         warm = Client(app.local_url, verbose=False)
         for api_name, example in calls:  # load every model once, outside the timing
             warm.predict(*example, api_name=api_name)
-        rss_before = rss_bytes()
+        rss = [rss_bytes()]  # after warm-up, then after each round: bounded memory levels off
         results: list = []
-        deadline = time.monotonic() + args.seconds
-        threads = [
-            threading.Thread(target=client_loop, args=(app.local_url, calls, deadline, results, i))
-            for i in range(args.clients)
-        ]
         started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        for _ in range(args.rounds):
+            deadline = time.monotonic() + args.seconds / args.rounds
+            threads = [
+                threading.Thread(target=client_loop, args=(app.local_url, calls, deadline, results, i))
+                for i in range(args.clients)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            rss.append(rss_bytes())
         elapsed = time.perf_counter() - started
-        rss_after = rss_bytes()
     finally:
         app.close()
 
@@ -89,17 +91,22 @@ def main() -> None:
     for api_name in sorted({r[0] for r in results}):
         mine = [r for r in results if r[0] == api_name]
         ok = sorted(r[1] for r in mine if r[2] is None)
-        rows.append({
-            "endpoint": api_name,
-            "calls": len(mine),
-            "errors": sum(r[2] is not None for r in mine),
-            "p50_s": statistics.median(ok) if ok else float("nan"),
-            "p95_s": ok[min(len(ok) - 1, int(0.95 * len(ok)))] if ok else float("nan"),
-        })  # fmt: skip
+        rows.append(
+            {
+                "endpoint": api_name,
+                "calls": len(mine),
+                "errors": sum(r[2] is not None for r in mine),
+                "p50_s": statistics.median(ok) if ok else float("nan"),
+                "p95_s": ok[min(len(ok) - 1, int(0.95 * len(ok)))] if ok else float("nan"),
+            }
+        )
     print_table(f"{args.clients} clients for {args.seconds:.0f} s on 127.0.0.1", rows)
     errors = [r[2] for r in results if r[2]]
-    print(f"\nthroughput: {len(results) / elapsed:.2f} calls/s; errors: {len(errors)}; "
-          f"server RSS {rss_before / 2**20:.0f} -> {rss_after / 2**20:.0f} MiB")  # fmt: skip
+    levels = " -> ".join(f"{r / 2**20:.0f}" for r in rss)
+    print(
+        f"\nthroughput: {len(results) / elapsed:.2f} calls/s; errors: {len(errors)}; "
+        f"server RSS after warm-up and each round: {levels} MiB"
+    )
     for message in sorted(set(errors))[:5]:
         print("error:", message)
 
