@@ -125,7 +125,8 @@ REGISTRY: dict[str, ModelSpec] = {
             "genai_core.pipelines.faces:ConditionalFacePipeline", "demos.cwgan", "procedural", None,
             ("steps=3", "batch_size=8", "n_critic=2", "eval_every=2", "sample_every=2", "checkpoint_every=2",
              "data.train_size=48", "data.holdout=8", "eval.samples=16", "eval.referee=null",
-             "model.latent_dim=8", "model.g_channels=[8,8,8]", "model.d_channels=[8,8,8]"),
+             "model.latent_dim=8", "model.g_channels=[8,8,8]", "model.d_channels=[8,8,8]",
+             "model.ac_channels=[8,8,8]"),
         ),
     ]
 }  # fmt: skip

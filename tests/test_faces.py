@@ -22,7 +22,7 @@ from genai_core.data.faces import (
     render_faces,
     sample_attributes,
 )
-from genai_core.models.cwgan import build_cwgan, gradient_penalty
+from genai_core.models.cwgan import build_classifier, build_cwgan, gradient_penalty, label_loss
 from genai_core.pipelines.faces import PRESETS, ConditionalFacePipeline, FaceRefereePipeline
 from genai_core.registry import get
 from genai_core.train import Trainer
@@ -153,6 +153,36 @@ def test_gradient_penalty_of_a_linear_critic():
         assert math.isclose(gradient_penalty(critic, real, fake, labels).item(), expected, abs_tol=1e-5)
 
 
+def test_ac_label_loss_and_generator_gradient():
+    """AC-WGAN-GP term: BCE summed over labels; it is ~0 for confident right answers, large for wrong
+    ones, and its gradient reaches the generator through the (frozen-by-optimizer) classifier."""
+    cfg = OmegaConf.create({"size": 32, "latent_dim": 8, "labels": ["eyeglasses", "male"],
+                            "g_channels": [8, 8, 8], "d_channels": [8, 8, 8], "ac_channels": [8, 8, 8]})  # fmt: skip
+    labels = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    sure = lambda x: (labels * 2 - 1) * 20  # noqa: E731  (logits that agree with the labels)
+    assert label_loss(sure, torch.zeros(2, 3, 32, 32), labels).item() < 1e-6
+    assert label_loss(lambda x: -sure(x), torch.zeros(2, 3, 32, 32), labels).item() > 39
+    undecided = lambda x: torch.zeros(2, 2)  # noqa: E731
+    assert math.isclose(label_loss(undecided, None, labels).item(), 2 * math.log(2), rel_tol=1e-6)
+    classifier, generator = build_classifier(cfg), build_cwgan(cfg)["generator"]
+    assert classifier(torch.randn(2, 3, 32, 32)).shape == (2, 2)
+    label_loss(classifier, generator(torch.randn(2, 8), labels), labels).backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in generator.parameters())
+
+
+def test_book_variant_builds_no_classifier(tiny_cfg):
+    """ac_weight=0 reproduces the book's plain conditional WGAN-GP: no classifier, no extra logs."""
+    from genai_core.train.faces import ConditionalWGANTask
+
+    cfg = tiny_cfg("cwgan_glasses", "ac_weight=0", "eval.referee=null")
+    task = ConditionalWGANTask(cfg, torch.device("cpu"))
+    assert task.classifier is None and set(task.modules) == {"generator", "critic"}
+    assert set(task.train_step(0)) == {"loss_critic", "gp", "wasserstein", "loss_g"}
+    task = ConditionalWGANTask(tiny_cfg("cwgan_glasses", "eval.referee=null"), torch.device("cpu"))
+    assert "classifier" in task.modules and "classifier" not in task.export_modules()
+    assert {"loss_ac_real", "loss_ac_fake"} <= set(task.train_step(0))
+
+
 @pytest.mark.parametrize("size", [32, 64])
 def test_cwgan_shapes_and_init(size):
     cfg = OmegaConf.create({"size": size, "latent_dim": 16, "labels": ["eyeglasses", "male"],
@@ -196,7 +226,7 @@ def test_tiny_referee_training_exports_and_predicts(tiny_runs):
 def test_tiny_cwgan_logs_floats_evaluates_and_exports(tiny_runs):
     recorder, out = tiny_runs["gan"], tiny_runs["root"] / "gan"
     logs = recorder.logs[-1][1]
-    assert {"loss_critic", "gp", "wasserstein", "loss_g"} <= set(logs)
+    assert {"loss_critic", "gp", "wasserstein", "loss_g", "loss_ac_real", "loss_ac_fake"} <= set(logs)
     assert all(isinstance(v, float) and math.isfinite(v) for v in logs.values())
     assert "control_eyeglasses" in recorder.evals[-1][1]  # the referee was found and used
     assert json.loads((out / "exported.json").read_text())["step"] == 3
