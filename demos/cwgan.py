@@ -98,8 +98,9 @@ def _gallery_box(label: str, columns: int) -> gr.Gallery:
 
 def build() -> None:
     gr.Markdown(
-        "A conditional WGAN-GP (book ch. 5) trained on the project's procedural faces at 32x32 (shown "
-        "enlarged). The generator gets the labels *glasses* and *male* next to the noise vector. Under "
+        "A conditional WGAN-GP (book ch. 5, plus an auxiliary label classifier: AC-WGAN-GP) trained on the "
+        "project's procedural faces at 32x32 (shown enlarged). The generator gets the labels *glasses* "
+        "and *male* next to the noise vector. Under "
         "every face: the verdict of the separate **face referee** classifier, with its confidence."
     )
     with gr.Row():

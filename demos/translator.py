@@ -32,27 +32,29 @@ def _layer_head(model, layer, head):
     return layer, check_int(head, "Head", 1, heads) - 1
 
 
-@user_errors
-def translate(text, beam, layer, head, heatmap_of):
-    """Greedy and beam-search translations, and the heatmap of the chosen decoding."""
+def _checked(text, beam, layer, head, heatmap_of):
+    """Checked settings: (model, text, beam, layer, head, beam used for the heatmap)."""
     text = _text(text)
     beam = check_int(beam, "Beam size", 2, 8)
     model = pipeline("translator")
     layer, head = _layer_head(model, layer, head)
+    return model, text, beam, layer, head, beam if heatmap_of == "beam search" else 1
+
+
+@user_errors
+def translate(text, beam, layer, head, heatmap_of):
+    """Greedy and beam-search translations, and the heatmap of the chosen decoding."""
+    model, text, beam, layer, head, heatmap_beam = _checked(text, beam, layer, head, heatmap_of)
     greedy = model.translate(text, beam=1)
     beamed = model.translate(text, beam=beam)
-    image = model.heatmap(text, layer, head, beam=beam if heatmap_of == "beam search" else 1)
-    return greedy, beamed, image
+    return greedy, beamed, model.heatmap(text, layer, head, beam=heatmap_beam)
 
 
 @user_errors
 def attention(text, beam, layer, head, heatmap_of):
     """Only the heatmap (when the layer/head/decoding choice changes)."""
-    text = _text(text)
-    beam = check_int(beam, "Beam size", 2, 8)
-    model = pipeline("translator")
-    layer, head = _layer_head(model, layer, head)
-    return model.heatmap(text, layer, head, beam=beam if heatmap_of == "beam search" else 1)
+    model, text, _, layer, head, heatmap_beam = _checked(text, beam, layer, head, heatmap_of)
+    return model.heatmap(text, layer, head, beam=heatmap_beam)
 
 
 def build() -> None:

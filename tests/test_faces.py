@@ -155,9 +155,9 @@ def test_gradient_penalty_of_a_linear_critic():
 
 def test_ac_label_loss_and_generator_gradient():
     """AC-WGAN-GP term: BCE summed over labels; it is ~0 for confident right answers, large for wrong
-    ones, and its gradient reaches the generator through the (frozen-by-optimizer) classifier."""
-    cfg = OmegaConf.create({"size": 32, "latent_dim": 8, "labels": ["eyeglasses", "male"],
-                            "g_channels": [8, 8, 8], "d_channels": [8, 8, 8], "ac_channels": [8, 8, 8]})  # fmt: skip
+    ones, and its gradient reaches every generator parameter through the classifier."""
+    widths = {"g_channels": [8, 8, 8], "d_channels": [8, 8, 8], "ac_channels": [8, 8, 8]}
+    cfg = OmegaConf.create({"size": 32, "latent_dim": 8, "labels": ["eyeglasses", "male"], **widths})
     labels = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     sure = lambda x: (labels * 2 - 1) * 20  # noqa: E731  (logits that agree with the labels)
     assert label_loss(sure, torch.zeros(2, 3, 32, 32), labels).item() < 1e-6
