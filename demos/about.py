@@ -16,7 +16,7 @@ with the book's known bugs fixed; each card lists where and why it departs from 
 |---|---|---|
 | MNIST (LeCun, Cortes, Burges) | MNIST GAN, referee classifier | CC BY-SA 3.0 |
 | Procedurally generated points and integers | toy GANs | made by this project |
-| Procedurally rendered faces with exact attributes | face referee, conditional WGAN-GP | made by this project |
+| Procedurally rendered faces with exact labels | face referee, cWGAN-GP | made by this project |
 | Anime faces (Kaggle "animefacedataset") | DCGAN | game art: research and demo use only |
 | *Anna Karenina* (Gutenberg, C. Garnett translation) | LSTM | public domain |
 | Tatoeba / manythings.org English-French pairs | Transformer | CC-BY 2.0 FR |
