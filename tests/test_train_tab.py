@@ -1,16 +1,27 @@
 """The Train tab's job lifecycle: start, watch, refuse a second job, stop, resume, promote, revert."""
 
+import time
+
 import gradio as gr
 import pytest
 
 import genai_core.registry as registry
 from demos import train
-from genai_core.train.jobs import TrainingJobs, wait_until
+from genai_core.train.jobs import TrainingJobs
 
 TINY = (
     "steps: {steps}\neval_every: 10\nsample_every: 10\ncheckpoint_every: 10\nlog_every: 5\n"
     "eval_samples: 300\n"
 )
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
 
 
 @pytest.fixture

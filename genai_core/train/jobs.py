@@ -7,7 +7,6 @@ resumable checkpoint.
 
 import os
 import threading
-import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,12 +143,3 @@ class TrainingJobs:
 
     def promote(self, model: str, target: Path, overwrite: bool) -> Path:
         return promote(self.run_dir(model), target, overwrite=overwrite)
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
