@@ -4,7 +4,7 @@ import importlib
 
 import gradio as gr
 
-from demos import about, train
+from demos import about, serving, train
 from genai_core.registry import REGISTRY
 
 QUEUE_SIZE = 32  # requests waiting beyond this are refused at once instead of piling up
@@ -12,6 +12,7 @@ CONCURRENCY = 2  # one per CPU core on a free Space
 
 
 def build_app() -> gr.Blocks:
+    serving.make_image_cache_writes_atomic()  # same-seed requests must not corrupt each other's images
     with gr.Blocks(title="genai-playground", delete_cache=(3600, 3600)) as app:
         gr.Markdown("# genai-playground\nSmall generative models, trained on a CPU, to play with.")
         with gr.Tabs():

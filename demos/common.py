@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
+import torch
 
 from genai_core.checkpoint import WeightsError
 from genai_core.registry import load_pipeline
@@ -88,3 +90,8 @@ def output_path(suffix: str) -> Path:
 def stats_markdown(metrics: dict, labels: dict[str, str]) -> str:
     rows = [f"| {labels[k]} | {metrics[k]:.4g} |" for k in labels if k in metrics]
     return "| measure | value |\n|---|---|\n" + "\n".join(rows)
+
+
+def image_array(image: torch.Tensor) -> np.ndarray:
+    """One image (3, H, W) in [-1, 1] -> HxWx3 uint8 for gr.Image."""
+    return ((image.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()

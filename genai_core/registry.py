@@ -72,6 +72,9 @@ _TINY_DIGITS = ("epochs=null", "steps=6", "batch_size=16", "eval_every=3", "samp
 _TINY_FACES = ("steps=4", "batch_size=8", "eval_every=2", "sample_every=2", "checkpoint_every=2",
                "data.source=synthetic", "data.synthetic_size=48", "data.holdout=16",
                "eval.samples=16")  # fmt: skip
+_TINY_VAE = ("steps=4", "batch_size=4", "eval_every=2", "sample_every=2", "checkpoint_every=2",
+             "data.train_size=16", "data.holdout=8", "eval.samples=8", "eval.referee=null",
+             "model.size=32", "model.channels=[4,8,8]", "model.latent_dim=8")  # fmt: skip
 
 REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
@@ -93,6 +96,11 @@ REGISTRY: dict[str, ModelSpec] = {
             "mnist_gan", "MNIST GAN", "genai_core.train.mnist:DigitGANTask",
             "genai_core.pipelines.digits:DigitGANPipeline", "demos.mnist_gan", "npz", "mnist.npz",
             (*_TINY_DIGITS, "eval.samples=64"),
+        ),
+        ModelSpec(
+            "mnist_autoencoder", "Digit autoencoder", "genai_core.train.mnist:DigitAutoencoderTask",
+            "genai_core.pipelines.digits:DigitAutoencoderPipeline", "demos.autoencoder", "npz", "mnist.npz",
+            _TINY_DIGITS,
         ),
         ModelSpec(
             "anime_encoder", "Anime face encoder (FD referee)", "genai_core.train.dcgan:FaceAutoencoderTask",
@@ -127,6 +135,22 @@ REGISTRY: dict[str, ModelSpec] = {
              "data.train_size=48", "data.holdout=8", "eval.samples=16", "eval.referee=null",
              "model.latent_dim=8", "model.g_channels=[8,8,8]", "model.d_channels=[8,8,8]",
              "model.ac_channels=[8,8,8]"),
+        ),
+        ModelSpec(
+            "cyclegan_hair", "Hair colour (CycleGAN)", "genai_core.train.cyclegan:CycleGANTask",
+            "genai_core.pipelines.cyclegan:HairTranslatorPipeline", "demos.cyclegan", "procedural", None,
+            ("steps=4", "batch_size=2", "eval_every=2", "sample_every=2", "checkpoint_every=2",
+             "data.train_size=8", "data.holdout=4", "eval.samples=4", "eval.referee=null",
+             "model.size=32", "model.ngf=4", "model.n_blocks=1", "model.ndf=4"),
+        ),
+        ModelSpec(
+            "vae_faces", "Face VAE", "genai_core.train.vae:FaceVAETask",
+            "genai_core.pipelines.vae:FaceVAEPipeline", "demos.vae", "procedural", None, _TINY_VAE,
+        ),
+        ModelSpec(  # shown in the vae_faces tab as a second model choice
+            "vae_real_faces", "Face VAE (real photos)", "genai_core.train.vae:FaceVAETask",
+            "genai_core.pipelines.vae:FaceVAEPipeline", None, "tar", "real_faces_128.tar",
+            (*_TINY_VAE, "data.source=procedural", "augment=true"),
         ),
     ]
 }  # fmt: skip

@@ -20,6 +20,7 @@ table may be read straight from a .zip).
 
 import io
 import math
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -464,3 +465,56 @@ def celeba_files(root, attributes=None) -> tuple[list[Path], dict[str, torch.Ten
     glasses, hair, male = zip(*rows, strict=True)
     return files, {"eyeglasses": torch.tensor(glasses), "hair_colour": torch.tensor(hair),
                    "male": torch.tensor(male)}  # fmt: skip
+
+
+def render_hair_twins(n: int, seed: int, size: int, source: str, target: str):
+    """The same n faces drawn twice, with `source` and with `target` hair colour, and the hair mask
+    (pixels where the two drawings differ: hair, brows, beard). Exact ground truth for judging a
+    hair-colour translator: everything outside the mask should stay as it was."""
+    hair = {name: float(i) for i, name in enumerate(HAIR_COLOURS)}
+    attributes = sample_attributes(n, seed, hair_colour=hair[source])
+    twin = {**attributes, "hair_colour": torch.full_like(attributes["hair_colour"], hair[target])}
+    chunks = [
+        (render_faces({k: v[i : i + 256] for k, v in a.items()}, size) for a in (attributes, twin))
+        for i in range(0, n, 256)
+    ]
+    pairs = [tuple(pair) for pair in chunks]
+    images = torch.cat([p[0] for p in pairs])
+    twins = torch.cat([p[1] for p in pairs])
+    hair_mask = (images - twins).abs().amax(1, keepdim=True) > 0.02
+    return images, twins, hair_mask
+
+
+# ---------------------------------------------------------------- unlabelled face photos (VAE)
+
+
+def load_face_photos(path, size: int, split: str, holdout: int) -> torch.Tensor:
+    """uint8 (N, 3, size, size) face photos from a .tar (read in place) or a folder, sorted by name.
+
+    When the file names mark a split (test_* / train_*, as in real_faces_128.tar), "eval" is the
+    test_* files; otherwise it is the last `holdout` files."""
+    path = Path(path) if path else None
+    if path is None or not path.exists():
+        raise FileNotFoundError(f"face photos not found: {path}")
+    if path.is_file():
+        with tarfile.open(path) as archive:
+            members = sorted(
+                (m for m in archive.getmembers() if m.isfile() and m.name.lower().endswith(IMAGE_SUFFIXES)),
+                key=lambda m: m.name,
+            )
+            named = [(Path(m.name).name, archive.extractfile(m).read()) for m in members]
+    else:
+        files = [p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES]
+        files.sort(key=lambda p: p.name)
+        named = [(p.name, p.read_bytes()) for p in files]
+    if not named:
+        raise FileNotFoundError(f"no images in {path}")
+    marked = [name.lower().startswith("test") for name, _ in named]
+    if any(marked) and not all(marked):
+        keep = [m == (split == "eval") for m in marked]
+    else:
+        if not 0 < holdout < len(named):
+            raise ValueError(f"data.holdout={holdout} must leave training images (found {len(named)})")
+        keep = [(i >= len(named) - holdout) == (split == "eval") for i in range(len(named))]
+    images = [load_image(io.BytesIO(data), size) for (_, data), k in zip(named, keep, strict=True) if k]
+    return torch.stack(images)

@@ -17,6 +17,16 @@ class Pipeline:
             setattr(self, name, module.eval().requires_grad_(False))
 
     @classmethod
+    def wrapping(cls, cfg, modules: dict[str, torch.nn.Module]) -> "Pipeline":
+        """A pipeline around networks still in training (no eval(), no freezing, no copy): for
+        evaluation inside a training task."""
+        pipeline = cls.__new__(cls)
+        pipeline.cfg = cfg
+        for name, module in modules.items():
+            setattr(pipeline, name, module)
+        return pipeline
+
+    @classmethod
     def from_pretrained(cls, folder) -> "Pipeline":
         folder = Path(folder)
         cfg = load_config(folder)

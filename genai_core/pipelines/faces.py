@@ -26,13 +26,6 @@ class FaceRefereePipeline(Pipeline):
     build = staticmethod(build_referee)
     shipped = ("referee",)
 
-    @classmethod
-    def wrapping(cls, referee) -> "FaceRefereePipeline":
-        """A pipeline around a referee still in training (no freezing, no copy): for evaluation."""
-        pipeline = cls.__new__(cls)
-        pipeline.cfg, pipeline.referee = None, referee
-        return pipeline
-
     @torch.no_grad()
     def logits(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         chunks = [self.referee(chunk.float()) for chunk in images.split(MAX_BATCH)]

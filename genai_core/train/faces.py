@@ -68,7 +68,7 @@ class FaceRefereeTask(Task):
         return {"loss": loss.item(), **{f"loss_{k}": v.item() for k, v in losses.items()}}
 
     def evaluate(self):
-        pipeline = FaceRefereePipeline.wrapping(self.referee)
+        pipeline = FaceRefereePipeline.wrapping(self.cfg, {"referee": self.referee})
         predicted = pipeline.predict(to_model_range(self.test_images))
         metrics = {}
         for key in ("eyeglasses", "hair_colour", "male"):

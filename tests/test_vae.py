@@ -1,0 +1,114 @@
+"""Face VAE: the KL term, the network, the photo loader's splits, augmentation, the shipped models'
+reconstruction and arithmetic, and the tab's handlers. Offline, never ../shared."""
+
+import io
+import tarfile
+
+import gradio as gr
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from demos import vae as tab
+from genai_core.data.faces import load_face_photos, render_batch
+from genai_core.metrics.image import psnr
+from genai_core.models.vae import FaceVAE, kl_divergence
+from genai_core.pipelines.faces import PRESETS
+from genai_core.registry import load_pipeline
+from genai_core.train.vae import augment
+
+
+def test_kl_matches_torch_distributions():
+    mu, logvar = torch.randn(5, 7), torch.randn(5, 7)
+    q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
+    p = torch.distributions.Normal(torch.zeros(5, 7), torch.ones(5, 7))
+    expected = torch.distributions.kl_divergence(q, p).sum(1)
+    assert torch.allclose(kl_divergence(mu, logvar), expected, atol=1e-5)
+    assert torch.allclose(kl_divergence(torch.zeros(2, 3), torch.zeros(2, 3)), torch.zeros(2))
+
+
+def test_vae_shapes_and_size_check():
+    vae = FaceVAE(32, (4, 8, 8), 6)
+    recon, mu, logvar = vae(torch.rand(3, 3, 32, 32) * 2 - 1)
+    assert recon.shape == (3, 3, 32, 32) and mu.shape == logvar.shape == (3, 6)
+    with pytest.raises(ValueError, match="multiple"):
+        FaceVAE(36, (4, 8, 8), 6)
+
+
+def _tar(path, names):
+    with tarfile.open(path, "w") as archive:
+        for i, name in enumerate(names):
+            buffer = io.BytesIO()
+            Image.new("RGB", (40, 30), (i * 20, 0, 0)).save(buffer, format="JPEG")
+            info = tarfile.TarInfo(f"faces/{name}")
+            info.size = buffer.tell()
+            buffer.seek(0)
+            archive.addfile(info, buffer)
+    return path
+
+
+def test_face_photos_use_the_marked_test_split_or_hold_out_the_last(tmp_path):
+    names = ["train_1.jpg", "test_1.jpg", "train_2.jpg", "test_2.jpg", "notes.txt"]
+    marked = _tar(tmp_path / "marked.tar", names)
+    assert load_face_photos(marked, 16, "train", 1).shape == (2, 3, 16, 16)
+    assert load_face_photos(marked, 16, "eval", 1).shape == (2, 3, 16, 16)
+    plain = _tar(tmp_path / "plain.tar", [f"{i}.jpg" for i in range(5)])
+    assert len(load_face_photos(plain, 16, "train", 2)) == 3
+    assert len(load_face_photos(plain, 16, "eval", 2)) == 2
+    with pytest.raises(FileNotFoundError):
+        load_face_photos(tmp_path / "missing.tar", 16, "train", 1)
+
+
+def test_augment_is_seeded_and_stays_in_range():
+    x = torch.rand(4, 3, 128, 128) * 2 - 1
+    a = augment(x, 64, torch.Generator().manual_seed(1))
+    b = augment(x, 64, torch.Generator().manual_seed(1))
+    assert a.shape == (4, 3, 64, 64) and torch.equal(a, b)
+    assert a.min() >= -1 and a.max() <= 1
+
+
+def test_shipped_vae_reconstructs_fresh_faces_and_the_prior_is_seeded():
+    vae = load_pipeline("vae_faces")
+    images, _ = render_batch(32, 424_242, 64)  # a seed no training or evaluation used
+    assert psnr(vae.reconstruct(images), images).mean() > 20
+    assert torch.equal(vae.prior(4, 7), vae.prior(4, 7)) and not torch.equal(vae.prior(4, 7), vae.prior(4, 8))
+    walk = vae.interpolate(vae.prior_codes(1, 0)[0], vae.prior_codes(1, 1)[0], 5)
+    assert walk.shape == (5, 3, 64, 64) and torch.allclose(walk[0], vae.prior(1, 0)[0], atol=1e-5)
+
+
+def test_arithmetic_needs_labelled_faces():
+    images, intended = load_pipeline("vae_faces").arithmetic(next(iter(PRESETS)), 0, n=128)
+    assert images.shape == (4, 3, 64, 64) and intended in PRESETS[next(iter(PRESETS))]
+    with pytest.raises(ValueError, match="unlabelled"):
+        load_pipeline("vae_real_faces").arithmetic(next(iter(PRESETS)), 0)
+
+
+def test_tab_handlers_return_images_and_a_video():
+    grid = tab.generate(tab.FIRST, 4, 0, 1.0)
+    assert grid.ndim == 3 and np.array_equal(grid, tab.generate(tab.FIRST, 4, 0, 1.0))
+    shown, recon, score = tab.reconstruct("Real photos (1,030 faces)", str(tab.EXAMPLES[0]))
+    assert shown.shape == recon.shape == (128, 128, 3) and "PSNR" in score
+    strip, video = tab.interpolate(tab.FIRST, None, 0, str(tab.EXAMPLES[1]), 1, 6, 8)
+    assert strip.ndim == 3 and iio.imread(video).shape[0] == 6
+    gallery = tab.arithmetic(tab.FIRST, next(iter(PRESETS)), 0)
+    assert len(gallery) == 4 and "result" in gallery[3][1]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: tab.generate("a GAN", 4, 0, 1.0),
+        lambda: tab.generate(tab.FIRST, 0, 0, 1.0),
+        lambda: tab.generate(tab.FIRST, 4, 0, float("nan")),
+        lambda: tab.reconstruct(tab.FIRST, None),
+        lambda: tab.reconstruct(tab.FIRST, __file__),
+        lambda: tab.interpolate(tab.FIRST, None, 0, None, 1, 1, 8),
+        lambda: tab.arithmetic("Real photos (1,030 faces)", next(iter(PRESETS)), 0),
+        lambda: tab.arithmetic(tab.FIRST, "king - man + woman", 0),
+    ],
+)
+def test_tab_bad_input_is_a_message(call):
+    with pytest.raises(gr.Error):
+        call()
