@@ -6,11 +6,12 @@ from pathlib import Path
 import gradio as gr
 import torch
 from gradio_client import handle_file
+from PIL import Image
 
 from genai_core.data.faces import HAIR_COLOURS, render_batch
 from genai_core.pipelines.cyclegan import load_photo
 
-from .common import check_float, check_seed, image_array, pipeline, seed_box, user_errors
+from .common import check_float, check_seed, image_array, output_path, pipeline, seed_box, user_errors
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
 DIRECTIONS = ("blond -> black", "black -> blond")
@@ -43,12 +44,15 @@ def convert(photo, direction, strength):
 
 @user_errors
 def random_face(seed, hair):
-    """A procedural face (the kind the model was trained on) with the chosen hair colour, 128x128."""
+    """A procedural face (the kind the model was trained on) with the chosen hair colour: a 128x128
+    PNG file that becomes the photo to convert."""
     seed = check_seed(seed)
     if hair not in ("blond", "black"):
         raise gr.Error("Hair must be blond or black")
     images, _ = render_batch(1, seed, 128, hair_colour=float(HAIR_COLOURS.index(hair)))
-    return image_array(images[0])
+    path = output_path(".png")
+    Image.fromarray(image_array(images[0])).save(path)
+    return str(path)
 
 
 API_EXAMPLES = {
@@ -62,11 +66,15 @@ def build() -> None:
         "A CycleGAN (book ch. 6) trained on **unpaired** procedural faces at 64x64: blond-haired ones and "
         "black-haired ones, never the same face twice. Larger photos are converted at 64x64 and only the "
         "change is enlarged and added, so the rest keeps its detail. Any PNG, JPEG or WebP works; it is "
-        "cropped to a centred square. Real photos are far from what the model saw: expect little change."
+        "cropped to a centred square. Real photos are far from what the model saw: expect dark smudges, "
+        "not a new hair colour (see the model card)."
     )
     with gr.Row():
         with gr.Column(scale=1):
-            photo = gr.Image(label="Photo", type="filepath", sources=["upload", "clipboard"], height=256)
+            # a File, not an Image: gr.Image decodes uploads before the handler and answers a non-image
+            # with a server traceback and an opaque client error; here load_photo says what is wrong
+            photo = gr.File(value=str(EXAMPLE_PHOTO), label="Photo (PNG, JPEG or WebP)", file_types=["image"],
+                            type="filepath")  # fmt: skip
             direction = gr.Radio(list(DIRECTIONS), value=DIRECTIONS[0], label="Direction")
             strength = gr.Slider(0, 1, value=1, step=0.05, label="Strength (0 = input, 1 = full conversion)")
             button = gr.Button(MAIN_BUTTON, variant="primary")

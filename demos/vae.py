@@ -129,7 +129,7 @@ def build() -> None:
 
     gr.Markdown("### Encode and reconstruct a photo")
     with gr.Row():
-        photo = gr.Image(label="Face photo", type="filepath", sources=["upload", "clipboard"], height=256)
+        photo = gr.File(label="Face photo (PNG, JPEG or WebP)", file_types=["image"], type="filepath")
         shown = gr.Image(label="Input at 64x64", format="png", height=256)
         recon = gr.Image(label="Reconstruction", format="png", height=256)
     with gr.Row():
@@ -142,10 +142,10 @@ def build() -> None:
                 "when no photo is given.")  # fmt: skip
     with gr.Row():
         with gr.Column(scale=1):
-            photo_a = gr.Image(label="Face A (optional)", type="filepath", sources=["upload"], height=160)
+            photo_a = gr.File(label="Face A (optional photo)", file_types=["image"], type="filepath")
             seed_a = seed_box(0, "Seed A")
         with gr.Column(scale=1):
-            photo_b = gr.Image(label="Face B (optional)", type="filepath", sources=["upload"], height=160)
+            photo_b = gr.File(label="Face B (optional photo)", file_types=["image"], type="filepath")
             seed_b = seed_box(1, "Seed B")
         with gr.Column(scale=1):
             frames = gr.Slider(2, MAX_FRAMES, value=8, step=1, label="Frames")

@@ -75,6 +75,13 @@ _TINY_FACES = ("steps=4", "batch_size=8", "eval_every=2", "sample_every=2", "che
 _TINY_VAE = ("steps=4", "batch_size=4", "eval_every=2", "sample_every=2", "checkpoint_every=2",
              "data.train_size=16", "data.holdout=8", "eval.samples=8", "eval.referee=null",
              "model.size=32", "model.channels=[4,8,8]", "model.latent_dim=8")  # fmt: skip
+_TINY_CLIP = ("steps=4", "batch_size=16", "eval_every=2", "sample_every=2", "checkpoint_every=2",
+              "log_every=2", "warmup=2", "data.eval_scenes=40", "data.eval_group=20",
+              "model.channels=[4,8,8,8]", "model.dim=16", "model.text_width=16", "model.heads=2",
+              "model.text_layers=1")  # fmt: skip
+_TINY_VQGAN = ("steps=4", "batch_size=4", "eval_every=2", "sample_every=2", "checkpoint_every=2",
+               "eval.samples=8", "restart_every=2", "model.channels=[8,8,8]", "model.z_channels=16",
+               "model.res_blocks=1", "model.n_embed=32", "model.embed_dim=8")  # fmt: skip
 
 REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
@@ -151,6 +158,14 @@ REGISTRY: dict[str, ModelSpec] = {
             "vae_real_faces", "Face VAE (real photos)", "genai_core.train.vae:FaceVAETask",
             "genai_core.pipelines.vae:FaceVAEPipeline", None, "tar", "real_faces_128.tar",
             (*_TINY_VAE, "data.source=procedural", "augment=true"),
+        ),
+        ModelSpec(
+            "clip_shapes", "CLIP on the shapes world", "genai_core.train.clip:CLIPTask",
+            "genai_core.pipelines.clip:ShapesCLIPPipeline", None, "procedural", None, _TINY_CLIP,
+        ),
+        ModelSpec(  # the text-to-image tab steers this VQGAN with clip_shapes
+            "vqgan_shapes", "Text to image (CLIP + VQGAN)", "genai_core.train.vqgan:VQGANTask",
+            "genai_core.pipelines.vqgan:VQGANPipeline", "demos.clip_vqgan", "procedural", None, _TINY_VQGAN,
         ),
     ]
 }  # fmt: skip

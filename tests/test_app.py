@@ -66,6 +66,38 @@ def test_api_bad_input_is_a_clear_error_and_the_queue_survives(client):
     assert len(batch.split(", ")) == 10
 
 
+@pytest.fixture(scope="module")
+def bad_uploads(tmp_path_factory):
+    """A text file named like a photo, a truncated PNG, and an 8000x8000 PNG (64 MP, a few hundred KB)."""
+    folder = tmp_path_factory.mktemp("uploads")
+    fake = folder / "not_a_photo.png"
+    fake.write_bytes(b"%PDF-1.4 this is a document, not an image")
+    whole = folder / "whole.png"
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(whole)
+    truncated = folder / "truncated.png"
+    truncated.write_bytes(whole.read_bytes()[:90])
+    huge = folder / "huge.png"
+    Image.new("RGB", (8000, 8000), (10, 10, 10)).save(huge)
+    return {"not an image": fake, "damaged|not an image": truncated, "too large": huge}
+
+
+@pytest.mark.parametrize("endpoint", ["/cyclegan_hair_convert", "/vae_reconstruct"])
+def test_api_bad_uploads_are_clear_errors_and_the_queue_survives(client, bad_uploads, endpoint):
+    from gradio_client import handle_file
+
+    from demos import cyclegan, vae
+
+    example = {"/cyclegan_hair_convert": cyclegan.API_EXAMPLES["cyclegan_hair_convert"],
+               "/vae_reconstruct": vae.API_EXAMPLES["vae_reconstruct"]}[endpoint]  # fmt: skip
+    photo_at = 0 if endpoint == "/cyclegan_hair_convert" else 1
+    for message, path in bad_uploads.items():
+        args = list(example)
+        args[photo_at] = handle_file(str(path))
+        with pytest.raises(Exception, match=message):
+            client.predict(*args, api_name=endpoint)
+    assert client.predict(*example, api_name=endpoint)  # the next good request is served
+
+
 # The values (image sources, text) of a tab's result elements: a new one means the action answered.
 RESULTS_JS = """([panel, selector]) => Array.from(document.querySelector(panel).querySelectorAll(selector))
     .map(e => e.currentSrc || e.src || e.value || e.textContent).filter(v => v)"""
@@ -81,7 +113,7 @@ def page(app_url):
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=BROWSER_FLAGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page = browser.new_page(viewport={"width": 3200, "height": 1000})  # every tab fits in the bar
         page.goto(app_url)
         yield page
         browser.close()

@@ -36,7 +36,13 @@ def _gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
 
 def ssim(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
     """Structural similarity per image (Wang et al. 2004: 11x11 Gaussian window, sigma 1.5), the
-    SSIM map averaged over the channels and the masked pixels. Images in [-1, 1]."""
+    SSIM map averaged over the channels and the masked pixels. Images in [-1, 1].
+
+    With a mask, only the masked pixels of a are compared: a's other pixels are replaced by b's first.
+    Otherwise every window that straddles the mask's edge would count a change made outside it (an
+    ideal hair-colour change scored 0.77 "outside the hair" on 64x64 faces)."""
+    if mask is not None:
+        a = torch.where(mask, a, b)
     x, y = _to_unit(a), _to_unit(b)
     channels = x.shape[1]
     window = _gaussian_window().expand(channels, 1, -1, -1)

@@ -29,15 +29,20 @@ def load_photo(image, max_side: int = MAX_SIDE) -> torch.Tensor:
         image = Image.fromarray(image)
     elif not isinstance(image, Image.Image):
         try:
-            image = Image.open(image)
-        except (OSError, ValueError) as err:  # PIL's UnidentifiedImageError is an OSError
-            raise ValueError(f"this file is not an image PIL can read ({err.__class__.__name__})") from None
+            image = Image.open(image)  # reads the header only: the size is checked before decoding
+        except Image.DecompressionBombError:
+            raise ValueError("the image is too large: upload one under 40 megapixels") from None
+        except (OSError, ValueError):  # PIL's UnidentifiedImageError is an OSError
+            raise ValueError("this file is not an image that can be read: use PNG, JPEG or WebP") from None
     if image.width * image.height > MAX_PIXELS:
-        raise ValueError(f"the image is too large ({image.width}x{image.height}); "
+        raise ValueError(f"the image is too large ({image.width}x{image.height}): "
                          f"upload one under {MAX_PIXELS // 1_000_000} megapixels")  # fmt: skip
     if min(image.size) < 16:
         raise ValueError(f"the image is too small ({image.width}x{image.height}); 16x16 is the minimum")
-    rgb = image.convert("RGB")
+    try:
+        rgb = image.convert("RGB")  # decodes the pixels
+    except (OSError, ValueError):
+        raise ValueError("the image file is damaged or truncated and cannot be decoded") from None
     side = min(rgb.size)
     left, top = (rgb.width - side) // 2, (rgb.height - side) // 2
     out = max(16, min(side, max_side) // 4 * 4)

@@ -112,7 +112,8 @@ class CycleGANTask(Task):
         real_b = to_model_range(self.images_b[self.sampler_b.indices(step)]).to(self.device)
 
         # generators: fool both discriminators, come back on both cycles, leave own domain alone
-        fake_b, fake_a = self.g_ab(real_a), self.g_ba(real_b)
+        fake_b, mask_ab = self.g_ab.forward_with_mask(real_a)
+        fake_a, mask_ba = self.g_ba.forward_with_mask(real_b)
         loss_adv = lsgan_loss(self.d_b(fake_b), True) + lsgan_loss(self.d_a(fake_a), True)
         # the book weights only one direction of the cycle; both get cycle_weight here
         loss_cycle = F.l1_loss(self.g_ba(fake_b), real_a) + F.l1_loss(self.g_ab(fake_a), real_b)
@@ -120,6 +121,10 @@ class CycleGANTask(Task):
         if cfg.identity_weight > 0:
             loss_identity = F.l1_loss(self.g_ab(real_b), real_b) + F.l1_loss(self.g_ba(real_a), real_a)
         loss_g = loss_adv + cfg.cycle_weight * loss_cycle + cfg.identity_weight * loss_identity
+        loss_mask = torch.zeros((), device=self.device)
+        if mask_ab is not None:  # attention masks: a small price per masked pixel keeps them to the hair
+            loss_mask = mask_ab.mean() + mask_ba.mean()
+            loss_g = loss_g + cfg.mask_weight * loss_mask
         g_opt = self.optimizers["generators"]
         g_opt.zero_grad(set_to_none=True)
         loss_g.backward()
@@ -137,6 +142,7 @@ class CycleGANTask(Task):
             "loss_g_adv": loss_adv.item(),
             "loss_cycle": loss_cycle.item(),
             "loss_identity": loss_identity.item(),
+            "mask": loss_mask.item() / 2,
             "loss_d_a": loss_d_a.item(),
             "loss_d_b": loss_d_b.item(),
         }

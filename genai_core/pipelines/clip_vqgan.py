@@ -1,0 +1,218 @@
+"""Text to image by prompt optimisation (thesis ch. 3): a VQGAN latent is changed step by step so that
+CLIP embeds random augmented crops of its decoded image close to the text.
+
+    loss = -alpha * cos(crops, normalise(w1 * include + w2 * extras)) + beta * cos(crops, exclude)
+
+Departures from the thesis: snapshots are detached copies (the thesis keeps the live tensor, so every
+"snapshot" ends up as the last image); an empty exclude (or extras) prompt simply drops its term (the
+thesis crashes); the morph easing is (1 - cos(pi t)) / 2, which really goes from 0 to 1 (the thesis'
+sin(1.5 t)^6 stops at 0.98, so each morph jumps at its end).
+"""
+
+import functools
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+MAX_PROMPTS = 6
+
+
+@dataclass
+class PromptSettings:
+    include: list[str]  # one image per prompt
+    exclude: str = ""
+    extras: str = ""
+    w1: float = 1.0  # weight of each include prompt in the target
+    w2: float = 0.5  # weight of the extras prompt in the target
+    alpha: float = 1.0  # pull towards the target
+    beta: float = 0.5  # push away from the exclude prompt
+    iterations: int = 100
+    lr: float = 0.1
+    crops: int = 16
+    noise: float = 0.1  # std of the noise added to the crops (the thesis' noise factor)
+    size: int = 64  # image side; a multiple of the VQGAN's downsampling factor
+    seed: int = 0
+    preview_every: int = 10
+
+    def validate(self, max_size: int = 256) -> None:
+        prompts = [p.strip() for p in self.include if p and p.strip()]
+        if not prompts:
+            raise ValueError("write at least one prompt to include")
+        if len(prompts) > MAX_PROMPTS:
+            raise ValueError(f"at most {MAX_PROMPTS} include prompts (one image each), got {len(prompts)}")
+        self.include = prompts
+        checks = {"iterations": (1, 1000), "crops": (1, 64), "preview_every": (1, 1000)}
+        for name, (low, high) in checks.items():
+            if not low <= getattr(self, name) <= high:
+                raise ValueError(f"{name} must be from {low} to {high}, got {getattr(self, name)}")
+        for name in ("w1", "w2", "alpha", "beta", "noise"):
+            if not 0 <= getattr(self, name) <= 10:
+                raise ValueError(f"{name} must be from 0 to 10, got {getattr(self, name)}")
+        if not 0 < self.lr <= 5:
+            raise ValueError(f"learning rate must be in (0, 5], got {self.lr}")
+        if not 32 <= self.size <= max_size:
+            raise ValueError(f"size must be from 32 to {max_size}, got {self.size}")
+
+
+@dataclass
+class Progress:
+    prompt_index: int
+    step: int  # 1-based, after the update
+    loss: float
+    image: torch.Tensor  # (3, H, W) in [-1, 1], detached copy
+    latent: torch.Tensor  # detached copy of the latent that drew it
+    done: bool = False  # this prompt's last step
+
+
+@dataclass
+class Keyframe:
+    """A prompt's result: its last snapshot, and every snapshot's latent (for the morph video)."""
+
+    prompt: str
+    image: torch.Tensor
+    latents: list[torch.Tensor] = field(default_factory=list)
+
+
+def ease(t: torch.Tensor | float):
+    """Cosine ease-in-out: 0 at t=0, 1 at t=1, zero slope at both ends."""
+    t = torch.as_tensor(t, dtype=torch.float32).clamp(0, 1)
+    return (1 - torch.cos(math.pi * t)) / 2
+
+
+class CLIPGuidedVQGAN:
+    """Couples a VQModel (genai_core.models.vqgan: taming layout or the shapes world's conv one) with a
+    CLIP pipeline (embed_images, differentiable; embed_texts; unknown_words; input_size)."""
+
+    def __init__(self, vqgan, clip):
+        self.vqgan, self.clip = vqgan, clip
+        self.factor = vqgan.downsample_factor
+
+    def decode(self, latent: torch.Tensor) -> torch.Tensor:
+        """Latent -> nearest codebook entries (straight-through) -> image (N, 3, H, W) in [-1, 1]."""
+        return self.vqgan.decode(self.vqgan.quantize_latent(latent)).clamp(-1, 1)
+
+    # -------------------------------------------------------- pieces
+    def text_target(self, settings: PromptSettings, prompt: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """normalise(w1 * include + w2 * extras) and the exclude embedding (None when empty)."""
+        target = settings.w1 * self.clip.embed_texts([prompt])[0]
+        if settings.extras.strip():
+            target = target + settings.w2 * self.clip.embed_texts([settings.extras.strip()])[0]
+        exclude = self.clip.embed_texts([settings.exclude.strip()])[0] if settings.exclude.strip() else None
+        return F.normalize(target, dim=0), exclude
+
+    def crops(self, image: torch.Tensor, n: int, noise: float, generator: torch.Generator) -> torch.Tensor:
+        """The thesis' augmentations: reflect pad, random flip, small affine (rotation, shear-free
+        scale), random square crops resized to CLIP's input, plus Gaussian noise."""
+        side, out = image.shape[-1], self.clip.input_size
+        padded = F.pad(image, [side // 8] * 4, mode="reflect")
+        r = lambda lo, hi: torch.empty(n).uniform_(lo, hi, generator=generator)  # noqa: E731
+        angle, scale = r(-0.1, 0.1), r(0.55, 0.95)  # scale: crop side / padded side
+        shift_x, shift_y = (1 - scale) * r(-1, 1), (1 - scale) * r(-1, 1)
+        cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
+        theta = torch.stack([torch.stack([cos, -sin, shift_x], 1), torch.stack([sin, cos, shift_y], 1)], 1)
+        grid = F.affine_grid(theta, (n, 3, out, out), align_corners=False)
+        batch = F.grid_sample(padded.expand(n, -1, -1, -1), grid, mode="bilinear", align_corners=False)
+        # no horizontal flips: "left of" / "right of" are part of the world's captions
+        return batch + noise * torch.randn(batch.shape, generator=generator)
+
+    def initial_latent(self, settings: PromptSettings, generator: torch.Generator) -> torch.Tensor:
+        """A random codebook entry at each latent position, like the thesis' random init."""
+        if settings.size % self.factor:
+            raise ValueError(f"size must be a multiple of {self.factor} for this VQGAN, got {settings.size}")
+        side = settings.size // self.factor
+        codebook = self.vqgan.quantize.embedding.weight.detach()
+        indices = torch.randint(len(codebook), (side * side,), generator=generator)
+        return codebook[indices].T.reshape(1, -1, side, side).clone()
+
+    # -------------------------------------------------------- the loop
+    def optimise(
+        self, settings: PromptSettings, should_stop: Callable[[], bool] = lambda: False
+    ) -> Iterator[Progress | Keyframe]:
+        """Yields Progress every preview_every steps (and at each prompt's end), then a Keyframe per
+        prompt. should_stop() is checked between steps; a stop ends the run after the current step
+        and still yields the keyframe reached so far."""
+        settings.validate()
+        for word in self.unknown_words(settings):
+            raise ValueError(f"the model does not know the word {word!r}")
+        for index, prompt in enumerate(settings.include):
+            generator = torch.Generator().manual_seed(settings.seed * 1000 + index)
+            target, exclude = self.text_target(settings, prompt)
+            latent = self.initial_latent(settings, generator).requires_grad_(True)
+            optimizer = torch.optim.AdamW([latent], lr=settings.lr, weight_decay=0.0)
+            snapshots: list[Progress] = []
+            for step in range(1, settings.iterations + 1):
+                crops = self.crops(self.decode(latent), settings.crops, settings.noise, generator)
+                embedded = self.clip.embed_images(crops)
+                loss = -settings.alpha * (embedded @ target).mean()
+                if exclude is not None:
+                    loss = loss + settings.beta * (embedded @ exclude).mean()
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                stopping = should_stop()
+                last = step == settings.iterations or stopping
+                if step % settings.preview_every == 0 or last:
+                    with torch.no_grad():
+                        shown = self.decode(latent)[0].clone()
+                    snapshot = Progress(index, step, loss.item(), shown, latent.detach().clone(), done=last)
+                    snapshots.append(snapshot)
+                    yield snapshot
+                if stopping:
+                    break
+            yield Keyframe(prompt, snapshots[-1].image, [p.latent for p in snapshots])
+            if should_stop():
+                return
+
+    def unknown_words(self, settings: PromptSettings) -> list[str]:
+        texts = [*settings.include, settings.extras, settings.exclude]
+        return [w for text in texts if text.strip() for w in self.clip.unknown_words(text)]
+
+    @torch.no_grad()
+    def morph(self, latents: list[torch.Tensor], frames_per_transition: int) -> list[torch.Tensor]:
+        """Frames from each keyframe to the next with the cosine easing. The keyframes' quantised
+        latents are blended (not re-quantised, so the morph is smooth): the first and last frames are
+        exactly the keyframe images."""
+        quantised = [self.vqgan.quantize_latent(z) for z in latents]
+        frames = [self.vqgan.decode(quantised[0])[0]]
+        for a, b in zip(quantised[:-1], quantised[1:], strict=True):
+            for i in range(1, frames_per_transition + 1):
+                e = ease(i / frames_per_transition)
+                frames.append(self.vqgan.decode((1 - e) * a + e * b)[0])
+        return [f.clamp(-1, 1) for f in frames]
+
+    @torch.no_grad()
+    def clip_score(self, image: torch.Tensor, prompt: str) -> float:
+        """Cosine between CLIP's embedding of the whole image and of the prompt."""
+        return float(self.clip.embed_images(image[None])[0] @ self.clip.embed_texts([prompt])[0])
+
+
+# ---------------------------------------------------------------- the two ways to get a pair
+
+
+def offline_pair() -> CLIPGuidedVQGAN:
+    """The project's VQGAN and CLIP trained on the procedural shapes world (loaded once)."""
+    from ..registry import load_pipeline
+
+    return CLIPGuidedVQGAN(load_pipeline("vqgan_shapes").vqgan, load_pipeline("clip_shapes"))
+
+
+@functools.lru_cache(maxsize=1)  # real models are large: keep only the last pair asked for
+def pretrained_pair(vqgan_dir: str, clip_name_or_path: str) -> CLIPGuidedVQGAN:
+    """A taming-transformers VQGAN folder (last.ckpt + model.yaml, or checkpoints/ + configs/ as in
+    the released zip) and a Hugging Face CLIP (a local folder, or a hub name when online)."""
+    from ..models.vqgan import load_taming_vqgan
+    from .clip import HFCLIPPipeline
+
+    folder = Path(vqgan_dir).expanduser()
+    found = lambda *paths: next((p for p in paths if p.is_file()), None)  # noqa: E731
+    ckpt = found(folder / "last.ckpt", folder / "checkpoints" / "last.ckpt")
+    yaml = found(folder / "model.yaml", folder / "configs" / "model.yaml")
+    if ckpt is None or yaml is None:
+        raise ValueError(f"{folder} needs last.ckpt and model.yaml (or checkpoints/last.ckpt and configs/"
+                         "model.yaml), as in taming-transformers' vqgan_imagenet_f16_16384")  # fmt: skip
+    vqgan = load_taming_vqgan(ckpt, yaml).eval().requires_grad_(False)
+    return CLIPGuidedVQGAN(vqgan, HFCLIPPipeline.from_pretrained(clip_name_or_path))

@@ -1,0 +1,106 @@
+"""The shapes-world VQGAN: encode / decode / reconstruct, and starting latents for the CLIP-guided
+optimiser (which works on the continuous latent before quantisation, z of shape latent_shape)."""
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..images import image_grid
+from ..metrics.image import psnr
+from ..models.vqgan import build_vqgan
+from .base import Pipeline
+
+MAX_BATCH = 128
+
+
+class VQGANPipeline(Pipeline):
+    build = staticmethod(build_vqgan)
+    shipped = ("vqgan",)
+
+    @property
+    def size(self) -> int:
+        return int(self.cfg.data.size)
+
+    @property
+    def latent_shape(self) -> tuple[int, int, int]:
+        """(embed_dim, h, w) of one image's latent."""
+        side = self.size // self.vqgan.downsample_factor
+        return (self.vqgan.embed_dim, side, side)
+
+    def fit(self, images: torch.Tensor) -> torch.Tensor:
+        """Any square size -> the model's size (area average down, bicubic up)."""
+        if images.shape[-1] == self.size:
+            return images
+        size = (self.size, self.size)
+        if images.shape[-1] > self.size:
+            return F.interpolate(images, size=size, mode="area")
+        return F.interpolate(images, size=size, mode="bicubic", align_corners=False).clamp(-1, 1)
+
+    @torch.no_grad()
+    def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """images (N, 3, H, W) in [-1, 1] -> (quant (N, embed_dim, h, w), indices (N, h, w))."""
+        parts = [self.vqgan.encode(self.fit(c)) for c in images.split(MAX_BATCH)]
+        return torch.cat([q for q, _ in parts]), torch.cat([i for _, i in parts])
+
+    def decode(self, quant: torch.Tensor) -> torch.Tensor:
+        """quant or any latent (N, embed_dim, h, w) -> images in [-1, 1]. Keeps the autograd graph
+        when the latent requires grad (the optimiser backpropagates through the decoder)."""
+        return self.vqgan.decode(quant)
+
+    def quantize_latent(self, z: torch.Tensor) -> torch.Tensor:
+        """Nearest codebook entries with the straight-through gradient."""
+        return self.vqgan.quantize_latent(z)
+
+    @torch.no_grad()
+    def decode_code(self, indices: torch.Tensor) -> torch.Tensor:
+        return self.vqgan.decode_code(indices)
+
+    @torch.no_grad()
+    def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.vqgan.decode(self.encode(c)[0]) for c in images.split(MAX_BATCH)])
+
+    def random_codes(self, n: int, seed: int) -> torch.Tensor:
+        """n grids of uniformly random code indices (N, h, w), deterministic from seed."""
+        _, h, w = self.latent_shape
+        gen = torch.Generator().manual_seed(seed)
+        return torch.randint(self.vqgan.n_embed, (n, h, w), generator=gen)
+
+    def random_latent(self, n: int, seed: int) -> torch.Tensor:
+        """A starting point for the optimiser: the codebook vectors of random codes (N, embed_dim, h,
+        w), i.e. a latent the decoder has seen values of; a detached copy the caller may optimise."""
+        return self.vqgan.quantize.embed_code(self.random_codes(n, seed)).detach().clone()
+
+    def sample_image(self, n: int, seed: int) -> np.ndarray:
+        """Decodings of random code grids (a VQGAN has no prior of its own: CLIP steers it)."""
+        with torch.no_grad():
+            return image_grid(self.decode_code(self.random_codes(n, seed)), nrow=min(n, 8))
+
+
+def perplexity(counts: torch.Tensor) -> float:
+    """exp(entropy) of a code histogram: how many codes are in effective use."""
+    p = counts.double() / counts.sum()
+    p = p[p > 0]
+    return math.exp(float(-(p * p.log()).sum()))
+
+
+@torch.no_grad()
+def vqgan_metrics(pipeline: VQGANPipeline, images: torch.Tensor) -> dict[str, float]:
+    """Held-out reconstruction PSNR and L1 ([0, 1] scale), and codebook usage over those images."""
+    vqgan = pipeline.vqgan
+    psnr_sum, l1_sum = 0.0, 0.0
+    counts = torch.zeros(vqgan.n_embed)
+    for batch in images.split(MAX_BATCH):
+        quant, indices = vqgan.encode(batch)
+        recon = vqgan.decode(quant)
+        psnr_sum += psnr(recon, batch).sum().item()
+        l1_sum += ((recon - batch).abs().flatten(1).mean(1) / 2).sum().item()
+        counts += torch.bincount(indices.flatten().cpu(), minlength=vqgan.n_embed)
+    n = len(images)
+    return {
+        "psnr": psnr_sum / n,
+        "l1": l1_sum / n,
+        "perplexity": perplexity(counts),
+        "codes_used": float((counts > 0).float().mean()),
+    }

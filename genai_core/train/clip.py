@@ -1,0 +1,232 @@
+"""Contrastive pre-training of TinyCLIP on the shapes world (the thesis' CLIP, scaled to one CPU thread).
+
+Every step draws fresh scenes (seeded by the step, so a resumed run replays the same data), renders
+them, captions each one in a random phrasing, and trains both encoders with CLIP's symmetric InfoNCE
+loss. Two things differ from CLIP's plain loss because the world is small: two scenes in a batch can
+share a caption (one-object scenes repeat often), and a caption without a background matches every
+background; so the target of each row is spread evenly over every caption the image satisfies, not
+only its own (otherwise the loss would push true matches apart).
+
+Augmentations resemble what the prompt optimiser shows the model: random square crops of 0.6-1.0 of
+the area (kept around the objects, so the caption stays true), a little blur and noise. No flips:
+captions say left and right, and fresh scenes already cover both sides.
+"""
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..data import shapes
+from ..images import image_grid
+from ..models.clip_small import build_clip
+from .task import Task
+
+EVAL_SEED = 1_000_000_007  # held-out scenes: a seed no training step uses
+
+
+def satisfies(scene_or_spec: dict, spec: dict) -> bool:
+    """Whether a scene (or a full spec) is described by spec (a spec without background matches any)."""
+    key, want = shapes.scene_key(scene_or_spec), shapes.scene_key(spec)
+    return key[1:] == want[1:] and (want[0] is None or want[0] == key[0])
+
+
+def match_matrix(scenes: list[dict], specs: list[dict]) -> torch.Tensor:
+    """(N images, M captions) float: 1 where image i satisfies caption j."""
+    return torch.tensor([[float(satisfies(s, p)) for p in specs] for s in scenes])
+
+
+def soft_clip_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Symmetric InfoNCE with targets spread over every true pair (rows: images, columns: texts).
+    A text no image in the batch satisfies (a hard negative) only counts as a wrong answer for the
+    images, and an image no text describes (clutter) only as a wrong answer for the texts: neither
+    has a partner of its own to pick out."""
+    rows = targets[targets.sum(1) > 0]
+    row_logits = logits[targets.sum(1) > 0]
+    image_loss = -(rows / rows.sum(1, keepdim=True) * F.log_softmax(row_logits, 1)).sum(1).mean()
+    matched = targets.sum(0) > 0
+    columns = targets[:, matched]
+    text_loss = -(columns / columns.sum(0, keepdim=True) * F.log_softmax(logits[:, matched], 0)).sum(0).mean()
+    return (image_loss + text_loss) / 2
+
+
+def crop_boxes(scenes: list[dict], rng: np.random.Generator, min_scale: float, p: float) -> torch.Tensor:
+    """Affine thetas (N, 2, 3) for square crops of min_scale..1 of the area that keep every object's
+    centre region inside; a scene gets no crop with probability 1 - p or when no crop fits."""
+    thetas = torch.zeros(len(scenes), 2, 3)
+    for i, scene in enumerate(scenes):
+        half, centre = 1.0, [0.0, 0.0]
+        if rng.random() < p:
+            h = math.sqrt(rng.uniform(min_scale, 1.0))
+            box = []
+            for axis in ("x", "y"):
+                low = max([-1 + h] + [o[axis] - h + 0.5 * o["size"] for o in scene["objects"]])
+                high = min([1 - h] + [o[axis] + h - 0.5 * o["size"] for o in scene["objects"]])
+                box.append((low, high))
+            if all(low <= high for low, high in box):
+                half, centre = h, [rng.uniform(low, high) for low, high in box]
+        thetas[i] = torch.tensor([[half, 0, centre[0]], [0, half, centre[1]]])
+    return thetas
+
+
+def augment(images, scenes, rng, cfg) -> torch.Tensor:
+    thetas = crop_boxes(scenes, rng, cfg.min_scale, cfg.crop_p)
+    grid = F.affine_grid(thetas, list(images.shape), align_corners=False)
+    images = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    blur = torch.from_numpy(rng.random(len(images)) < cfg.blur_p)
+    if blur.any():  # a 2x box blur: generated images are softer than renders
+        soft = F.interpolate(
+            F.avg_pool2d(images[blur], 2), scale_factor=2, mode="bilinear", align_corners=False
+        )
+        images[blur] = soft
+    sigma = torch.from_numpy(rng.uniform(0, cfg.noise, len(images))).float()[:, None, None, None]
+    noise = torch.from_numpy(rng.standard_normal(images.shape)).float()
+    return (images + sigma * noise).clamp(-1, 1)
+
+
+def hard_negatives(spec: dict, rng: np.random.Generator) -> dict[str, dict]:
+    """The caption's spec changed in one way that makes it false: relation reversed, the two colours
+    swapped, the two shapes swapped (when they differ), the background or one object's colour changed."""
+    objects, out = spec["objects"], {}
+    used = {o["colour"] for o in objects} | {spec["background"]}
+    free = [c for c in shapes.COLOUR_NAMES if c not in used]
+    out["background"] = {**spec, "background": free[rng.integers(len(free))]}
+    recolour = [dict(o) for o in objects]
+    recolour[0]["colour"] = free[rng.integers(len(free))]
+    out["colour"] = {**spec, "objects": recolour}
+    if spec["relation"] is not None:
+        a, b = objects
+        out["relation"] = {**spec, "relation": shapes.OPPOSITE[spec["relation"]]}
+        out["colour_swap"] = {**spec, "objects": [{**a, "colour": b["colour"]}, {**b, "colour": a["colour"]}]}
+        if a["shape"] != b["shape"]:
+            out["shape_swap"] = {**spec, "objects": [{**a, "shape": b["shape"]}, {**b, "shape": a["shape"]}]}
+    return out
+
+
+BINDING = ("relation", "colour_swap", "shape_swap")  # what in-batch negatives almost never test
+
+
+def binding_negatives(specs: list[dict], rng: np.random.Generator, per_scene: int) -> list[dict]:
+    """Up to per_scene hard negatives of each two-object scene that differ from it only in which
+    colour or shape goes where (NegCLIP, Yuksekgonul et al. 2023). Random scenes in a batch almost
+    never differ that way, so without these a CLIP learns a bag of words and reads "red circle above
+    blue square" like "blue circle above red square"."""
+    out = []
+    for spec in specs:
+        negatives = hard_negatives(spec, rng)
+        kinds = [k for k in BINDING if k in negatives]
+        for kind in rng.permutation(kinds)[:per_scene]:
+            out.append(negatives[kind])
+    return out
+
+
+@torch.no_grad()
+def clip_metrics(clip, scenes: list[dict], images: torch.Tensor, group: int = 100, seed: int = 0) -> dict:
+    """Held-out retrieval in groups of `group` scenes (top-1 / top-5, image->text and text->image; a
+    retrieved caption counts when the image satisfies it, so repeated captions are not errors) and the
+    hard tests: how often the true caption beats a one-change false one (pairwise accuracy)."""
+    specs = [shapes.scene_spec(s) for s in scenes]
+    image_emb = torch.cat([F.normalize(clip.encode_image(c), dim=-1) for c in images.split(250)])
+    text_emb = F.normalize(clip.encode_text(clip.tokenize([shapes.caption(s) for s in specs])), dim=-1)
+    hits = {"i2t_top1": [], "i2t_top5": [], "t2i_top1": [], "t2i_top5": []}
+    for start in range(0, len(scenes) - group + 1, group):
+        part = slice(start, start + group)
+        sims = image_emb[part] @ text_emb[part].T
+        truth = match_matrix(scenes[part], specs[part]).bool()
+        for k in (1, 5):
+            top_text = sims.topk(k, dim=1).indices
+            hits[f"i2t_top{k}"] += truth.gather(1, top_text).any(1).tolist()
+            top_image = sims.topk(k, dim=0).indices
+            hits[f"t2i_top{k}"] += truth.gather(0, top_image).any(0).tolist()
+    metrics = {k: float(np.mean(v)) for k, v in hits.items()}
+    metrics["retrieval_top1"] = (metrics["i2t_top1"] + metrics["t2i_top1"]) / 2
+    rng = np.random.default_rng(seed)
+    wins: dict[str, list[bool]] = {}
+    for i, spec in enumerate(specs):
+        negatives = hard_negatives(spec, rng)
+        texts = [shapes.caption(spec)] + [shapes.caption(n) for n in negatives.values()]
+        sims = F.normalize(clip.encode_text(clip.tokenize(texts)), dim=-1) @ image_emb[i]
+        for j, kind in enumerate(negatives, start=1):
+            wins.setdefault(kind, []).append(bool(sims[0] > sims[j]))
+    for kind, values in wins.items():
+        metrics[f"hard_{kind}"] = float(np.mean(values))
+    # keep-best: retrieval alone rewards a bag of words; the prompt optimiser needs binding as well
+    binding = [metrics[f"hard_{k}"] for k in BINDING if f"hard_{k}" in metrics]
+    metrics["retrieval_and_binding"] = (metrics["retrieval_top1"] + float(np.mean(binding or [0.0]))) / 2
+    return metrics
+
+
+class CLIPTask(Task):
+    best_metric = "retrieval_and_binding"
+
+    def __init__(self, cfg, device):
+        super().__init__(cfg, device)
+        if cfg.model.get("vocab") is None:  # saved with the weights: the tokenizer never drifts
+            cfg.model.vocab = list(shapes.WORDS)
+        self.clip = build_clip(cfg.model)["clip"].to(device)
+        self.modules = {"clip": self.clip}
+        decay = [p for n, p in self.clip.named_parameters() if p.dim() >= 2 and "position" not in n]
+        rest = [p for n, p in self.clip.named_parameters() if not (p.dim() >= 2 and "position" not in n)]
+        self.optimizers = {"clip": torch.optim.AdamW(
+            [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}],
+            lr=cfg.lr, betas=(0.9, 0.98))}  # fmt: skip
+        self.eval_scenes = shapes.sample_scenes(int(cfg.data.eval_scenes), EVAL_SEED + cfg.seed)
+        self.eval_images = shapes.render_scenes(self.eval_scenes, cfg.model.image_size)
+
+    def lr_at(self, step: int) -> float:
+        """Linear warm-up, then cosine decay to a tenth."""
+        warmup, total = int(self.cfg.warmup), self.total_steps()
+        if step < warmup:
+            return self.cfg.lr * (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return self.cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+    def batch(self, step: int):
+        rng = np.random.default_rng([self.cfg.seed, step])
+        scenes = shapes.sample_scenes(int(self.cfg.batch_size), int(rng.integers(2**31)))
+        images = augment(
+            shapes.render_scenes(scenes, self.cfg.model.image_size), scenes, rng, self.cfg.augment
+        )
+        captions = [shapes.caption(s, rng=rng) for s in scenes]
+        specs = [shapes.scene_spec(s) for s in scenes]
+        negatives = binding_negatives(specs, rng, int(self.cfg.hard_negatives))
+        captions += [shapes.caption(n, rng=rng) for n in negatives]
+        targets = match_matrix(scenes, [shapes.parse_prompt(c) for c in captions])
+        clutter = int(self.cfg.clutter)
+        if clutter:  # images no caption describes: rows of zeros
+            extra = shapes.render_clutter(clutter, rng, self.cfg.model.image_size)
+            empty = [{"objects": []}] * clutter  # any crop keeps a clutter image what it is
+            images = torch.cat([images, augment(extra, empty, rng, self.cfg.augment)])
+            targets = torch.cat([targets, torch.zeros(clutter, len(captions))])
+        return images, captions, targets
+
+    def train_step(self, step):
+        images, captions, targets = self.batch(step)
+        optimizer = self.optimizers["clip"]
+        for group in optimizer.param_groups:
+            group["lr"] = self.lr_at(step)
+        logits = self.clip(images.to(self.device), self.clip.tokenize(captions).to(self.device))
+        loss = soft_clip_loss(logits, targets.to(self.device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            self.clip.logit_scale.clamp_(0, math.log(100))  # CLIP's cap on the temperature
+            described = targets.sum(1) > 0  # not the clutter
+            accuracy = targets.gather(1, logits.argmax(1, keepdim=True).cpu())[described].mean()
+        return {
+            "loss": loss.item(),
+            "train_i2t_top1": accuracy.item(),
+            "scale": self.clip.logit_scale.exp().item(),
+        }
+
+    def evaluate(self):
+        group = min(int(self.cfg.data.eval_group), len(self.eval_scenes))
+        return clip_metrics(
+            self.clip, self.eval_scenes, self.eval_images.to(self.device), group, self.cfg.seed
+        )
+
+    def sample_grid(self):
+        """What the model is trained on: one augmented batch (first 32 images)."""
+        return image_grid(self.batch(0)[0][:32], nrow=8)
