@@ -13,6 +13,7 @@ CONCURRENCY = 2  # one per CPU core on a free Space
 
 def build_app() -> gr.Blocks:
     serving.make_image_cache_writes_atomic()  # same-seed requests must not corrupt each other's images
+    serving.bound_native_memory()  # per-thread malloc arenas otherwise hoard freed tensor memory
     with gr.Blocks(title="genai-playground", delete_cache=(3600, 3600)) as app:
         gr.Markdown("# genai-playground\nSmall generative models, trained on a CPU, to play with.")
         with gr.Tabs():

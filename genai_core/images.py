@@ -7,6 +7,16 @@ import imageio.v2
 import imageio.v3 as iio
 import numpy as np
 import torch
+import torch.nn.functional as F
+
+
+def resize_square(images: torch.Tensor, size: int) -> torch.Tensor:
+    """Square images (N, 3, S, S) in [-1, 1] -> (N, 3, size, size): area average down, bicubic up."""
+    if images.shape[-1] == size:
+        return images
+    if images.shape[-1] > size:
+        return F.interpolate(images, size=(size, size), mode="area")
+    return F.interpolate(images, size=(size, size), mode="bicubic", align_corners=False).clamp(-1, 1)
 
 
 def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> np.ndarray:

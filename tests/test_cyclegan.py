@@ -22,6 +22,7 @@ TINY = OmegaConf.create({"ngf": 4, "n_blocks": 1, "ndf": 4, "d_layers": 2, "outp
 
 
 def test_generators_keep_the_shape_and_start_as_the_identity():
+    torch.manual_seed(0)
     nets = build_cyclegan(TINY)
     x = torch.rand(2, 3, 32, 32) * 2 - 1
     assert nets["g_ab"](x).shape == x.shape
@@ -30,7 +31,7 @@ def test_generators_keep_the_shape_and_start_as_the_identity():
     # mask or residual + small initial weights: start near the input; the book's starts near grey
     assert max(l1(nets["g_ab"](x), x).max(), l1(residual(x), x).max()) < 0.1 < l1(plain(x), x).min()
     image, mask = nets["g_ab"].forward_with_mask(x)
-    assert mask.shape == (2, 1, 32, 32) and 0.3 < mask.min() and mask.max() < 0.7
+    assert mask.shape == (2, 1, 32, 32) and abs(mask.mean().item() - 0.5) < 0.1  # starts half open
     with pytest.raises(ValueError, match="output"):
         build_cyclegan(OmegaConf.merge(TINY, {"output": "magic"}))
     assert nets["d_a"](x).shape[:2] == (2, 1)  # a map of patch scores

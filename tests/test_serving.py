@@ -35,3 +35,14 @@ def test_the_app_installs_the_workaround():
 
     build_app()
     assert processing_utils.save_pil_to_cache is serving._save_pil_to_cache_atomically
+
+
+def test_native_memory_bounding_starts_one_trimmer():
+    import threading
+
+    import pytest
+
+    if not serving.bound_native_memory():
+        pytest.skip("not glibc: nothing to bound (the app still starts)")
+    serving.bound_native_memory()
+    assert [t.name for t in threading.enumerate()].count("malloc-trim") == 1

@@ -3,10 +3,9 @@ of q(z | x) (mu) of labelled faces, as the book does it, never on sampled z."""
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..data.faces import labels_of, render_batch
-from ..images import image_grid
+from ..images import image_grid, resize_square
 from ..metrics.image import psnr
 from ..models.vae import build_vae, kl_divergence
 from .base import Pipeline
@@ -24,13 +23,8 @@ class FaceVAEPipeline(Pipeline):
         return int(self.cfg.model.size)
 
     def fit(self, images: torch.Tensor) -> torch.Tensor:
-        """Any square size -> the model's size (area average down, bicubic up)."""
-        if images.shape[-1] == self.size:
-            return images
-        size = (self.size, self.size)
-        if images.shape[-1] > self.size:
-            return F.interpolate(images, size=size, mode="area")
-        return F.interpolate(images, size=size, mode="bicubic", align_corners=False).clamp(-1, 1)
+        """Any square size -> the model's size."""
+        return resize_square(images, self.size)
 
     @torch.no_grad()
     def encode(self, images: torch.Tensor) -> torch.Tensor:

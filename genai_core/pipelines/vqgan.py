@@ -5,9 +5,8 @@ import math
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from ..images import image_grid
+from ..images import image_grid, resize_square
 from ..metrics.image import psnr
 from ..models.vqgan import build_vqgan
 from .base import Pipeline
@@ -30,13 +29,8 @@ class VQGANPipeline(Pipeline):
         return (self.vqgan.embed_dim, side, side)
 
     def fit(self, images: torch.Tensor) -> torch.Tensor:
-        """Any square size -> the model's size (area average down, bicubic up)."""
-        if images.shape[-1] == self.size:
-            return images
-        size = (self.size, self.size)
-        if images.shape[-1] > self.size:
-            return F.interpolate(images, size=size, mode="area")
-        return F.interpolate(images, size=size, mode="bicubic", align_corners=False).clamp(-1, 1)
+        """Any square size -> the model's size."""
+        return resize_square(images, self.size)
 
     @torch.no_grad()
     def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -122,7 +122,7 @@ class Trainer:
         if key is None or key not in metrics:
             return
         value = metrics[key] if self.task.higher_is_better else -metrics[key]
-        if self.best is None or value > self.best:
+        if self.best is None or value >= self.best:  # a tie goes to the longer-trained weights
             self.best = value
             self._export(metrics)
 
