@@ -134,3 +134,42 @@ def test_tab_bad_input_is_a_message(change):
 
 def test_stop_without_a_run_is_harmless():
     tab.stop_generation(None)
+
+
+def _tiny_hf_clip(folder):
+    """A randomly initialised Hugging Face CLIP with a byte-level tokenizer, saved like a download."""
+    transformers = pytest.importorskip("transformers")
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    characters = list(bytes_to_unicode().values())
+    vocab = {c: i for i, c in enumerate(characters)}
+    vocab.update({c + "</w>": len(characters) + i for i, c in enumerate(characters)})
+    bos, eos = len(vocab), len(vocab) + 1
+    vocab.update({"<|startoftext|>": bos, "<|endoftext|>": eos})
+    text = dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                num_attention_heads=2, bos_token_id=bos, eos_token_id=eos, pad_token_id=eos)  # fmt: skip
+    vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                  image_size=32, patch_size=16)  # fmt: skip
+    torch.manual_seed(0)
+    model = transformers.CLIPModel(transformers.CLIPConfig(text_config=text, vision_config=vision,
+                                                           projection_dim=16))  # fmt: skip
+    model.save_pretrained(folder)
+    transformers.CLIPTokenizer(vocab=vocab, merges=[]).save_pretrained(folder)
+
+
+def test_local_pretrained_pair_runs_the_tab_offline(tmp_path):
+    """The 'Local pretrained' choice end to end: a taming-layout VQGAN folder (last.ckpt +
+    model.yaml) and a Hugging Face CLIP folder, both made here; nothing is downloaded."""
+    from tests.test_vqgan import _taming_state, _write_taming_run
+
+    _tiny_hf_clip(tmp_path / "clip")
+    (tmp_path / "vqgan").mkdir()
+    _write_taming_run(tmp_path / "vqgan", _taming_state())
+    args = list(tab.API_EXAMPLES["clip_vqgan_generate"])
+    args[:3] = [tab.MODELS[1], str(tmp_path / "vqgan"), str(tmp_path / "clip")]
+    args[10], args[14], args[16] = 2, 32, 1  # iterations, size, preview every
+    outputs = list(tab.generate(*args))
+    preview, snapshots, video, status = outputs[-1]
+    assert len(outputs) == 3 and preview.shape == (tab.DISPLAY, tab.DISPLAY, 3)
+    assert iio.imread(video).shape[0] == tab.FRAMES_PER_TRANSITION + 1  # morph of the two snapshots
+    assert "CLIP score" in status

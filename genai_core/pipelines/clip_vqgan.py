@@ -215,4 +215,7 @@ def pretrained_pair(vqgan_dir: str, clip_name_or_path: str) -> CLIPGuidedVQGAN:
         raise ValueError(f"{folder} needs last.ckpt and model.yaml (or checkpoints/last.ckpt and configs/"
                          "model.yaml), as in taming-transformers' vqgan_imagenet_f16_16384")  # fmt: skip
     vqgan = load_taming_vqgan(ckpt, yaml).eval().requires_grad_(False)
+    local = Path(clip_name_or_path).expanduser()
+    if local.is_dir():  # a folder on disk: never ask the hub
+        return CLIPGuidedVQGAN(vqgan, HFCLIPPipeline.from_pretrained(local, local_files_only=True))
     return CLIPGuidedVQGAN(vqgan, HFCLIPPipeline.from_pretrained(clip_name_or_path))
