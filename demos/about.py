@@ -14,13 +14,15 @@ with the book's known bugs fixed; each card lists where and why it departs from 
 ### Data and licences
 | data | used by | licence |
 |---|---|---|
-| MNIST (LeCun, Cortes, Burges) | MNIST GAN, referee classifier | CC BY-SA 3.0 |
+| MNIST (LeCun, Cortes, Burges) | MNIST GAN, digit autoencoder, referee classifier | CC BY-SA 3.0 |
 | Procedurally generated points and integers | toy GANs | made by this project |
-| Procedurally rendered faces with exact labels | face referee, cWGAN-GP | made by this project |
+| Procedurally rendered, labelled faces | face referee, cWGAN-GP, CycleGAN, face VAE | made by this project |
+| Procedurally rendered, captioned coloured shapes | CLIP + VQGAN (offline pair) | made by this project |
 | Anime faces (Kaggle "animefacedataset") | DCGAN | game art: research and demo use only |
 | *Anna Karenina* (Gutenberg, C. Garnett translation) | LSTM | public domain |
 | Tatoeba / manythings.org English-French pairs | Transformer | CC-BY 2.0 FR |
-| CelebA attributes, CelebA-HQ faces | face models | non-commercial research only |
+| CelebA-HQ-style real faces (1,030 photos) | face VAE (real photos) | non-commercial research only |
+| CelebA attribute table | face data loader (not used by shipped weights) | non-commercial research only |
 
 Training data is never part of this repository; see `../shared/data/SOURCES.md` and the README.
 """

@@ -111,7 +111,8 @@ def generate(model, vqgan_dir, clip_name, include, exclude, extras, w1, w2, alph
     frames = pair.morph(latents, FRAMES_PER_TRANSITION)
     video = save_animation([image_array(f) for f in upsample(torch.stack(frames), DISPLAY)],
                            output_path(".mp4"), fps=FPS)  # fmt: skip
-    snapshots = image_grid(torch.stack([k.image for k in keyframes]), nrow=len(keyframes))
+    results = upsample(torch.stack([k.image for k in keyframes]), DISPLAY // 2)
+    snapshots = image_grid(results, nrow=len(keyframes))
     stopped = " Stopped early." if stop.is_set() else ""
     yield (image_array(upsample(keyframes[-1].image[None], DISPLAY)[0]), snapshots, str(video),
            "\n\n".join(lines) + stopped)  # fmt: skip
@@ -129,7 +130,9 @@ def build() -> None:
         "crops of the decoded image. The **offline pair** (a small VQGAN and a small CLIP the project "
         "trained on its procedural shapes world) knows colours, circle/square/triangle, above/below/left "
         "of/right of and backgrounds, e.g. *a green triangle left of a white circle on a blue background*. "
-        "With real checkpoints on disk, choose **local pretrained** and give their folders."
+        "Expect collages more often than clean scenes: the world's checker passes 10% of the offline "
+        "pair's results (see weights/clip_shapes/card.md). With real checkpoints on disk, choose **local "
+        "pretrained** and give their folders."
     )
     with gr.Row():
         with gr.Column(scale=1):
@@ -159,7 +162,7 @@ def build() -> None:
             preview = gr.Image(label="Preview", format="png", height=DISPLAY)
             status = gr.Markdown()
             snapshots = gr.Image(label="Result of each prompt", format="png")
-            video = gr.Video(label=f"Morph video ({FPS} fps)", loop=True)
+            video = gr.Video(label=f"Morph video ({FPS} fps)", loop=True, height=DISPLAY)
     model.change(lambda m: (gr.update(visible=m == MODELS[1]),) * 2, model, [vqgan_dir, clip_name])
     inputs = [model, vqgan_dir, clip_name, include, exclude, extras, w1, w2, alpha, beta, iterations, lr,
               crops, noise, size, seed, every]  # fmt: skip
