@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from genai_core.data import shapes
-from genai_core.pipelines.clip_vqgan import Progress, PromptSettings, offline_pair
+from genai_core.pipelines.clip_vqgan import Progress, PromptSettings, offline_pair, prompt_generator
 from genai_core.pipelines.vqgan import vqgan_metrics
 from genai_core.registry import load_pipeline
 from genai_core.train.clip import EVAL_SEED, clip_metrics
@@ -49,9 +49,8 @@ def fidelity(pair, prompts: list[str], iterations: int, seed: int) -> dict:
         settings = PromptSettings([prompt], iterations=max(iterations, 1), seed=seed + i,
                                   preview_every=max(iterations, 1))  # fmt: skip
         if iterations == 0:  # the starting point: decode the initial latent without a step
-            generator = torch.Generator().manual_seed(settings.seed * 1000)
             with torch.no_grad():
-                image = pair.decode(pair.initial_latent(settings, generator))[0]
+                image = pair.decode(pair.initial_latent(settings, prompt_generator(settings, 0)))[0]
         else:
             start = time.perf_counter()
             image = [e for e in pair.optimise(settings) if isinstance(e, Progress)][-1].image

@@ -109,7 +109,7 @@ def _object_phrase(obj: dict, article: bool = True) -> str:
     return ("a " if article else "") + f"{obj['colour']} {obj['shape']}"
 
 
-def caption(scene: dict, variant: int | None = None, rng: np.random.Generator | None = None) -> str:
+def caption(scene: dict, rng: np.random.Generator | None = None) -> str:
     """The canonical caption: "a red circle above a blue square on a yellow background".
 
     With rng, a random surface variant for training (the same scene said another way: articles
@@ -148,11 +148,11 @@ def normalise_words(text: str) -> list[str]:
     return [SYNONYMS.get(w, w) for w in re.findall(r"[a-z]+", text)]
 
 
-def unknown_words(text: str) -> list[str]:
-    """Words of text the world does not know, in order, without repeats."""
+def unknown_words(text: str, known=WORDS) -> list[str]:
+    """Words of text that are not in known (the world's words), in order, without repeats."""
     seen = []
     for word in normalise_words(text):
-        if word not in WORDS and word not in seen:
+        if word not in known and word not in seen:
             seen.append(word)
     return seen
 

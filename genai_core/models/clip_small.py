@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..data.shapes import WORDS, normalise_words
+from ..data.shapes import WORDS, normalise_words, unknown_words
 
 PAD, UNK, CLS = 0, 1, 2
 SPECIAL = ("<pad>", "<unk>", "<cls>")
@@ -80,11 +80,8 @@ class TinyCLIP(nn.Module):
         return ids
 
     def unknown_words(self, text: str) -> list[str]:
-        found = []
-        for word in normalise_words(text):
-            if word not in self.index and word not in found:
-                found.append(word)
-        return found
+        """Words outside this model's vocabulary (saved with its weights, so it may predate WORDS)."""
+        return unknown_words(text, self.index)
 
     def encode_text(self, ids: torch.Tensor) -> torch.Tensor:
         return self.text(ids)

@@ -275,6 +275,12 @@ class VQModel(nn.Module):
         """indices (N, h, w) -> images."""
         return self.decode(self.quantize.embed_code(indices))
 
+    def random_latent(self, n: int, side: int, generator: torch.Generator) -> torch.Tensor:
+        """The codebook vectors of uniformly random codes (N, embed_dim, side, side): a start for a
+        latent optimiser (the thesis' random init), a detached copy the caller may optimise."""
+        indices = torch.randint(self.n_embed, (n, side, side), generator=generator)
+        return self.quantize.embed_code(indices).detach().clone()
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """-> (unclamped reconstruction, codebook + commitment loss, indices)."""
         quant, loss, indices = self.quantize(self.encode_latent(x))
@@ -300,7 +306,7 @@ class ConvVQModel(VQModel):
                  res_blocks: int = 2):  # fmt: skip
         nn.Module.__init__(self)
         channels = [int(c) for c in channels]
-        self.ddconfig = {"ch_mult": [1] * (len(channels) + 1)}  # what downsample_factor reads
+        self.levels = len(channels)
         self.n_embed, self.embed_dim = int(n_embed), int(embed_dim)
         down, c_in = [], 3
         for c_out in channels:
@@ -317,6 +323,10 @@ class ConvVQModel(VQModel):
         self.quantize = VectorQuantizer(self.n_embed, self.embed_dim, beta)
         self.quant_conv = nn.Conv2d(z_channels, self.embed_dim, 1)
         self.post_quant_conv = nn.Conv2d(self.embed_dim, z_channels, 1)
+
+    @property
+    def downsample_factor(self) -> int:
+        return 2**self.levels
 
 
 def build_vqgan(model_cfg) -> dict[str, nn.Module]:

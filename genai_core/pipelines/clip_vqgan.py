@@ -77,6 +77,11 @@ class Keyframe:
     latents: list[torch.Tensor] = field(default_factory=list)
 
 
+def prompt_generator(settings: PromptSettings, index: int) -> torch.Generator:
+    """The random stream of include prompt `index` (its start, crops and noise): seeded per prompt."""
+    return torch.Generator().manual_seed(settings.seed * 1000 + index)
+
+
 def ease(t: torch.Tensor | float):
     """Cosine ease-in-out: 0 at t=0, 1 at t=1, zero slope at both ends."""
     t = torch.as_tensor(t, dtype=torch.float32).clamp(0, 1)
@@ -123,10 +128,7 @@ class CLIPGuidedVQGAN:
         """A random codebook entry at each latent position, like the thesis' random init."""
         if settings.size % self.factor:
             raise ValueError(f"size must be a multiple of {self.factor} for this VQGAN, got {settings.size}")
-        side = settings.size // self.factor
-        codebook = self.vqgan.quantize.embedding.weight.detach()
-        indices = torch.randint(len(codebook), (side * side,), generator=generator)
-        return codebook[indices].T.reshape(1, -1, side, side).clone()
+        return self.vqgan.random_latent(1, settings.size // self.factor, generator)
 
     # -------------------------------------------------------- the loop
     def optimise(
@@ -139,7 +141,7 @@ class CLIPGuidedVQGAN:
         for word in self.unknown_words(settings):
             raise ValueError(f"the model does not know the word {word!r}")
         for index, prompt in enumerate(settings.include):
-            generator = torch.Generator().manual_seed(settings.seed * 1000 + index)
+            generator = prompt_generator(settings, index)
             target, exclude = self.text_target(settings, prompt)
             latent = self.initial_latent(settings, generator).requires_grad_(True)
             optimizer = torch.optim.AdamW([latent], lr=settings.lr, weight_decay=0.0)
@@ -217,5 +219,7 @@ def pretrained_pair(vqgan_dir: str, clip_name_or_path: str) -> CLIPGuidedVQGAN:
     vqgan = load_taming_vqgan(ckpt, yaml).eval().requires_grad_(False)
     local = Path(clip_name_or_path).expanduser()
     if local.is_dir():  # a folder on disk: never ask the hub
-        return CLIPGuidedVQGAN(vqgan, HFCLIPPipeline.from_pretrained(local, local_files_only=True))
-    return CLIPGuidedVQGAN(vqgan, HFCLIPPipeline.from_pretrained(clip_name_or_path))
+        clip = HFCLIPPipeline.from_pretrained(local, local_files_only=True)
+    else:
+        clip = HFCLIPPipeline.from_pretrained(clip_name_or_path)
+    return CLIPGuidedVQGAN(vqgan, clip)

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from ..images import image_grid, resize_square
-from ..metrics.image import psnr
+from ..metrics.image import l1, psnr
 from ..models.vqgan import build_vqgan
 from .base import Pipeline
 
@@ -55,21 +55,14 @@ class VQGANPipeline(Pipeline):
     def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
         return torch.cat([self.vqgan.decode(self.encode(c)[0]) for c in images.split(MAX_BATCH)])
 
-    def random_codes(self, n: int, seed: int) -> torch.Tensor:
-        """n grids of uniformly random code indices (N, h, w), deterministic from seed."""
-        _, h, w = self.latent_shape
-        gen = torch.Generator().manual_seed(seed)
-        return torch.randint(self.vqgan.n_embed, (n, h, w), generator=gen)
-
     def random_latent(self, n: int, seed: int) -> torch.Tensor:
-        """A starting point for the optimiser: the codebook vectors of random codes (N, embed_dim, h,
-        w), i.e. a latent the decoder has seen values of; a detached copy the caller may optimise."""
-        return self.vqgan.quantize.embed_code(self.random_codes(n, seed)).detach().clone()
+        """n latents of random codes (N, embed_dim, h, w), deterministic from seed."""
+        return self.vqgan.random_latent(n, self.latent_shape[1], torch.Generator().manual_seed(seed))
 
     def sample_image(self, n: int, seed: int) -> np.ndarray:
         """Decodings of random code grids (a VQGAN has no prior of its own: CLIP steers it)."""
         with torch.no_grad():
-            return image_grid(self.decode_code(self.random_codes(n, seed)), nrow=min(n, 8))
+            return image_grid(self.decode(self.random_latent(n, seed)), nrow=min(n, 8))
 
 
 def perplexity(counts: torch.Tensor) -> float:
@@ -89,7 +82,7 @@ def vqgan_metrics(pipeline: VQGANPipeline, images: torch.Tensor) -> dict[str, fl
         quant, indices = vqgan.encode(batch)
         recon = vqgan.decode(quant)
         psnr_sum += psnr(recon, batch).sum().item()
-        l1_sum += ((recon - batch).abs().flatten(1).mean(1) / 2).sum().item()
+        l1_sum += l1(recon, batch).sum().item()
         counts += torch.bincount(indices.flatten().cpu(), minlength=vqgan.n_embed)
     n = len(images)
     return {

@@ -42,8 +42,8 @@ def soft_clip_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     A text no image in the batch satisfies (a hard negative) only counts as a wrong answer for the
     images, and an image no text describes (clutter) only as a wrong answer for the texts: neither
     has a partner of its own to pick out."""
-    rows = targets[targets.sum(1) > 0]
-    row_logits = logits[targets.sum(1) > 0]
+    described = targets.sum(1) > 0
+    rows, row_logits = targets[described], logits[described]
     image_loss = -(rows / rows.sum(1, keepdim=True) * F.log_softmax(row_logits, 1)).sum(1).mean()
     matched = targets.sum(0) > 0
     columns = targets[:, matched]
