@@ -56,6 +56,17 @@ def test_loop_streams_detached_snapshots_and_keyframes(tiny_pair):
     assert torch.equal(again[-1].image, progress[-1].image), "the seed must reproduce the run"
 
 
+def test_a_given_start_latent_is_used_and_left_untouched(tiny_pair):
+    settings = PromptSettings(["a red circle on a blue background"], iterations=1, crops=2, size=32)
+    start = torch.zeros(1, tiny_pair.vqgan.embed_dim, 4, 4)
+    first = next(iter(tiny_pair.optimise(settings, starts=[start])))
+    random_start = next(iter(tiny_pair.optimise(settings)))
+    assert torch.equal(start, torch.zeros_like(start)), "the caller's latent must not be optimised in place"
+    assert not torch.equal(first.latent, random_start.latent)
+    with pytest.raises(ValueError, match="start latents"):
+        next(iter(tiny_pair.optimise(settings, starts=[start, start])))
+
+
 def test_stop_between_steps_keeps_the_result(tiny_pair):
     calls = []
     stop_after_three = lambda: calls.append(1) or len(calls) >= 3  # noqa: E731

@@ -161,3 +161,22 @@ def test_shipped_weights_load_and_are_small(name):
     assert (spec.weights_dir / "model.safetensors").stat().st_size < 10 * 2**20
     assert (spec.weights_dir / "card.md").is_file(), "every shipped model needs a model card"
     assert spec.load_pipeline() is not None
+
+
+def test_resume_forgets_a_best_value_of_another_metric(tiny_cfg):
+    """A task that now keeps the best of another metric must not compare it with the old best."""
+    cfg = tiny_cfg("toy_curve")
+    first = Trainer(get("toy_curve").task_class(), cfg, callbacks=[StopAfter(cfg.checkpoint_every)])
+    cfg.log_every = 1
+    first.fit()
+    assert first.best is not None
+
+    class KeepsAnother(get("toy_curve").task_class()):
+        best_metric = "another_metric"
+
+    resumed = Trainer(KeepsAnother, cfg)
+    resumed._load_checkpoint()
+    assert resumed.best is None
+    same = Trainer(get("toy_curve").task_class(), cfg)
+    same._load_checkpoint()
+    assert same.best == first.best

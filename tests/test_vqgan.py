@@ -175,3 +175,39 @@ def test_shipped_vqgan_reconstructs_held_out_scenes():
     images = render_scenes(sample_scenes(32, seed=123_456_789), pipeline.size)
     metrics = vqgan_metrics(pipeline, images)
     assert metrics["psnr"] > 24 and metrics["codes_used"] > 0.05
+
+
+class _Identity(torch.nn.Module):
+    """A stand-in autoencoder: encode keeps the image, decode returns it (optionally blurred)."""
+
+    def __init__(self, blur: int = 1):
+        super().__init__()
+        self.blur = blur
+
+    def encode(self, x):
+        return x, None
+
+    def decode(self, x):
+        if self.blur == 1:
+            return x
+        return torch.nn.functional.interpolate(
+            torch.nn.functional.avg_pool2d(x, self.blur), scale_factor=self.blur, mode="bilinear"
+        )
+
+
+def test_reconstruction_checker_passes_faithful_decodes_and_fails_blurred_shapes():
+    from genai_core.train.vqgan import reconstructions_checked
+
+    scenes = sample_scenes(24, 5)
+    images = render_scenes(scenes, 64)
+    assert reconstructions_checked(_Identity(), scenes, images) == 1.0
+    # an 8x blur rounds corners and smears colours: the ceiling of the optimiser drops
+    assert reconstructions_checked(_Identity(blur=8), scenes, images) < 0.5
+
+
+def test_tiny_training_reports_the_checker_ceiling(tiny_cfg):
+    cfg = tiny_cfg("vqgan_shapes", *TINY)
+    trainer = Trainer(get("vqgan_shapes").task_class(), cfg)
+    trainer.fit()
+    evals = [h["eval"] for h in trainer.history if "eval" in h]
+    assert evals and all(0.0 <= e["checker_ok"] <= 1.0 for e in evals)

@@ -132,18 +132,25 @@ class CLIPGuidedVQGAN:
 
     # -------------------------------------------------------- the loop
     def optimise(
-        self, settings: PromptSettings, should_stop: Callable[[], bool] = lambda: False
+        self,
+        settings: PromptSettings,
+        should_stop: Callable[[], bool] = lambda: False,
+        starts: list[torch.Tensor] | None = None,
     ) -> Iterator[Progress | Keyframe]:
         """Yields Progress every preview_every steps (and at each prompt's end), then a Keyframe per
         prompt. should_stop() is checked between steps; a stop ends the run after the current step
-        and still yields the keyframe reached so far."""
+        and still yields the keyframe reached so far. starts: a latent (1, C, h, w) per include prompt
+        to begin from instead of random codes (e.g. an encoded picture)."""
         settings.validate()
+        if starts is not None and len(starts) != len(settings.include):
+            raise ValueError(f"{len(settings.include)} include prompts but {len(starts)} start latents")
         for word in self.unknown_words(settings):
             raise ValueError(f"the model does not know the word {word!r}")
         for index, prompt in enumerate(settings.include):
             generator = prompt_generator(settings, index)
             target, exclude = self.text_target(settings, prompt)
-            latent = self.initial_latent(settings, generator).requires_grad_(True)
+            start = self.initial_latent(settings, generator) if starts is None else starts[index]
+            latent = start.detach().clone().requires_grad_(True)
             optimizer = torch.optim.AdamW([latent], lr=settings.lr, weight_decay=0.0)
             snapshots: list[Progress] = []
             for step in range(1, settings.iterations + 1):

@@ -150,6 +150,7 @@ class Trainer:
         state = {
             "step": self.step,
             "best": self.best,
+            "best_metric": self.task.best_metric,
             "wall_time": self.wall_time,
             "history": self.history,
             "rng": rng_state(),
@@ -169,7 +170,9 @@ class Trainer:
         for name, optimizer in self.task.optimizers.items():
             optimizer.load_state_dict(state["optimizers"][name])
         self.step = int(state["step"])
-        self.best = state["best"]
+        # a best value of another metric (the task changed what it keeps) says nothing: start afresh
+        same_metric = state.get("best_metric") == self.task.best_metric
+        self.best = state["best"] if same_metric else None
         self.history = state["history"]
         self.elapsed_before = float(state["wall_time"])
         set_rng_state(state["rng"])
