@@ -104,12 +104,11 @@ def main():
         rows.append({"images": name, **fidelity(pair, prompts, iterations, seed=0)})
     renders = shapes.render_scenes(scenes, 64)
     with torch.no_grad():
-        copies = pair.decode(pair.vqgan.encode_latent(renders))
+        encoded = pair.vqgan.encode_latent(renders)
+        copies = pair.decode(encoded)
     rows.append(ceiling_row("renderer (checker's ceiling)", pair, renders, prompts))
     rows.append(ceiling_row("VQGAN's copy of the render (optimiser's ceiling)", pair, copies, prompts))
     # a diagnostic: does the objective keep a right picture once it has one?
-    with torch.no_grad():
-        encoded = pair.vqgan.encode_latent(renders)
     name = f"optimised from the render's latent, {args.iterations} steps"
     rows.append({"images": name, **fidelity(pair, prompts, args.iterations, seed=0, starts=encoded)})
     columns = list(rows[1])
