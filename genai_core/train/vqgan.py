@@ -12,10 +12,9 @@ output of the current batch, so it starts where data lives.
 
 import math
 
-import numpy as np
 import torch
 
-from ..data.shapes import caption, check_image, render_scenes, sample_scenes
+from ..data.shapes import render_scenes, sample_scenes
 from ..images import image_grid
 from ..models.vqgan import build_vqgan
 from ..pipelines.vqgan import VQGANPipeline, vqgan_metrics
@@ -99,22 +98,10 @@ class VQGANTask(Task):
 
     def evaluate(self):
         pipeline = VQGANPipeline.wrapping(self.cfg, {"vqgan": self.vqgan})
-        images = self.eval_images.to(self.device)
-        metrics = vqgan_metrics(pipeline, images)
-        metrics["checker_ok"] = reconstructions_checked(self.vqgan, self.eval_scenes, images)
-        return metrics
+        return vqgan_metrics(pipeline, self.eval_images.to(self.device), self.eval_scenes)
 
     def sample_grid(self):
         """Held-out scenes and their reconstructions, one row each."""
         x = self.eval_images[:8].to(self.device)
         quant, _ = self.vqgan.encode(x)
         return image_grid(torch.cat([x, self.vqgan.decode(quant)]).cpu(), nrow=8)
-
-
-@torch.no_grad()
-def reconstructions_checked(vqgan, scenes: list[dict], images: torch.Tensor) -> float:
-    """Share of reconstructions the shapes world's checker reads as their scene's caption: the ceiling
-    of any prompt optimiser steering this VQGAN (PSNR hardly sees a square's rounded corners, the
-    checker does)."""
-    decoded = vqgan.decode(vqgan.encode(images)[0]).cpu()
-    return float(np.mean([check_image(d, caption(s))["all"] for d, s in zip(decoded, scenes, strict=True)]))
