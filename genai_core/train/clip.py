@@ -166,8 +166,9 @@ class CLIPTask(Task):
             cfg.model.vocab = list(shapes.WORDS)
         self.clip = build_clip(cfg.model)["clip"].to(device)
         self.modules = {"clip": self.clip}
-        decay = [p for n, p in self.clip.named_parameters() if p.dim() >= 2 and "position" not in n]
-        rest = [p for n, p in self.clip.named_parameters() if not (p.dim() >= 2 and "position" not in n)]
+        decay, rest = [], []  # weight decay on matrices, not on biases, norms or learned positions
+        for name, param in self.clip.named_parameters():
+            (decay if param.dim() >= 2 and "position" not in name else rest).append(param)
         self.optimizers = {"clip": torch.optim.AdamW(
             [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}],
             lr=cfg.lr, betas=(0.9, 0.98))}  # fmt: skip
