@@ -1,5 +1,6 @@
-"""Tab: text to image by CLIP-guided VQGAN latent optimisation (thesis ch. 3). Previews stream while
-it runs; Stop ends it between two steps and keeps what was reached; snapshots and a morph video."""
+"""Tab: text to image by CLIP and a VQGAN (thesis ch. 3): the code prior's draw chosen by CLIP, or the
+thesis' latent optimisation from random codes. Previews stream while it runs; Stop ends it between
+two steps and keeps what was reached; snapshots and a morph video."""
 
 import threading
 
@@ -9,19 +10,27 @@ import torch
 from genai_core.checkpoint import WeightsError
 from genai_core.data.shapes import check_image, parse_prompt
 from genai_core.images import image_grid, save_animation
-from genai_core.pipelines.clip_vqgan import Keyframe, PromptSettings, offline_pair, pretrained_pair
+from genai_core.pipelines.clip_vqgan import (
+    OFFLINE_DEFAULTS,
+    Keyframe,
+    PromptSettings,
+    offline_pair,
+    pretrained_pair,
+)
 from genai_core.pipelines.faces import upsample
 
 from .common import check_float, check_int, check_seed, image_array, output_path, seed_box
 
 MODELS = ("Offline pair (shapes world, shipped)", "Local pretrained (taming VQGAN + Hugging Face CLIP)")
+STARTS = {"Code prior's draw, chosen by CLIP": "prior", "Random codes (the thesis)": "random"}
 DEFAULT_PROMPT = "a red circle above a blue square on a yellow background"
 DISPLAY = 256
 FPS, FRAMES_PER_TRANSITION = 25, 12
 MAIN_BUTTON = "Generate"
 API_EXAMPLES = {
     "clip_vqgan_generate": (MODELS[0], "", "", DEFAULT_PROMPT, "", "", 1.0, 0.5, 1.0, 0.5, 30, 0.1, 8,
-                            0.1, 64, 0, 10),
+                            0.1, 64, 0, 10, next(iter(STARTS)), PromptSettings.candidates,
+                            PromptSettings.beams, PromptSettings.stages, PromptSettings.guidance),
 }  # fmt: skip
 
 _stops: dict[str, threading.Event] = {}  # session -> its running generation's stop flag
@@ -43,7 +52,10 @@ def _pair(model, vqgan_dir, clip_name):
         raise gr.Error(f"The pretrained models cannot be loaded: {err}") from None
 
 
-def _settings(include, exclude, extras, w1, w2, alpha, beta, iterations, lr, crops, noise, size, seed, every):
+def _settings(include, exclude, extras, w1, w2, alpha, beta, iterations, lr, crops, noise, size, seed, every,
+              start, candidates, beams, stages, guidance):  # fmt: skip
+    if start not in STARTS:
+        raise gr.Error(f"Start must be one of: {'; '.join(STARTS)}")
     settings = PromptSettings(
         include=[line for line in str(include or "").splitlines() if line.strip()],
         exclude=str(exclude or ""),
@@ -52,13 +64,18 @@ def _settings(include, exclude, extras, w1, w2, alpha, beta, iterations, lr, cro
         w2=check_float(w2, "w2", 0, 10),
         alpha=check_float(alpha, "alpha", 0, 10),
         beta=check_float(beta, "beta", 0, 10),
-        iterations=check_int(iterations, "Iterations", 1, 500),
+        iterations=check_int(iterations, "Iterations", 0 if STARTS[start] == "prior" else 1, 500),
         lr=check_float(lr, "Learning rate", 0.001, 2),
         crops=check_int(crops, "Crops", 1, 64),
         noise=check_float(noise, "Noise factor", 0, 1),
         size=check_int(size, "Size", 32, 256),
         seed=check_seed(seed),
         preview_every=check_int(every, "Preview every", 1, 500),
+        start=STARTS[start],
+        candidates=check_int(candidates, "Candidates", 1, 256),
+        beams=check_int(beams, "Beams", 1, 64),
+        stages=check_int(stages, "Stages", 1, 64),
+        guidance=check_float(guidance, "Guidance", 0, 10),
     )
     try:
         settings.validate()
@@ -77,11 +94,12 @@ def _verdict(pair, image: torch.Tensor, prompt: str) -> str:
 
 
 def generate(model, vqgan_dir, clip_name, include, exclude, extras, w1, w2, alpha, beta, iterations, lr,
-             crops, noise, size, seed, every, request: gr.Request = None):  # fmt: skip
+             crops, noise, size, seed, every, start, candidates, beams, stages, guidance,
+             request: gr.Request = None):  # fmt: skip
     """Streams (preview, snapshots, video, status) while optimising; one image per include prompt."""
     pair = _pair(model, vqgan_dir, clip_name)
     settings = _settings(include, exclude, extras, w1, w2, alpha, beta, iterations, lr, crops, noise, size,
-                         seed, every)  # fmt: skip
+                         seed, every, start, candidates, beams, stages, guidance)  # fmt: skip
     unknown = pair.unknown_words(settings)
     if unknown:
         raise gr.Error(f"The CLIP model does not know these words: {', '.join(sorted(set(unknown)))}")
@@ -96,8 +114,8 @@ def generate(model, vqgan_dir, clip_name, include, exclude, extras, w1, w2, alph
                 lines.append(f"**{event.prompt}**: {_verdict(pair, event.image, event.prompt)}")
                 continue
             total = len(settings.include)
-            status = f"Prompt {event.prompt_index + 1}/{total}, step {event.step}/{settings.iterations}, " \
-                     f"loss {event.loss:.3f}"  # fmt: skip
+            where = "the prior's draw" if event.step == 0 else f"step {event.step}/{settings.iterations}"
+            status = f"Prompt {event.prompt_index + 1}/{total}, {where}, loss {event.loss:.3f}"
             preview = image_array(upsample(event.image[None], DISPLAY)[0])
             yield preview, None, None, "\n\n".join([*lines, status])
     except ValueError as err:
@@ -108,13 +126,17 @@ def generate(model, vqgan_dir, clip_name, include, exclude, extras, w1, w2, alph
         return
     # one prompt: morph through its snapshots; several: from each prompt's result to the next
     latents = keyframes[0].latents if len(keyframes) == 1 else [k.latents[-1] for k in keyframes]
-    frames = pair.morph(latents, FRAMES_PER_TRANSITION)
-    video = save_animation([image_array(f) for f in upsample(torch.stack(frames), DISPLAY)],
-                           output_path(".mp4"), fps=FPS)  # fmt: skip
+    video = None
+    if len(latents) > 1:
+        frames = pair.morph(latents, FRAMES_PER_TRANSITION)
+        video = str(save_animation([image_array(f) for f in upsample(torch.stack(frames), DISPLAY)],
+                                   output_path(".mp4"), fps=FPS))  # fmt: skip
+    else:
+        lines.append("_The morph video needs two snapshots: add iterations or another include prompt._")
     results = upsample(torch.stack([k.image for k in keyframes]), DISPLAY // 2)
     snapshots = image_grid(results, nrow=len(keyframes))
     stopped = " Stopped early." if stop.is_set() else ""
-    yield (image_array(upsample(keyframes[-1].image[None], DISPLAY)[0]), snapshots, str(video),
+    yield (image_array(upsample(keyframes[-1].image[None], DISPLAY)[0]), snapshots, video,
            "\n\n".join(lines) + stopped)  # fmt: skip
 
 
@@ -124,15 +146,28 @@ def stop_generation(request: gr.Request = None):
         flag.set()
 
 
+def _model_changed(model):
+    """Folders for the pretrained pair, which has no code prior: it starts from random codes."""
+    pretrained = model == MODELS[1]
+    start = list(STARTS)[1] if pretrained else next(iter(STARTS))
+    return gr.update(visible=pretrained), gr.update(visible=pretrained), gr.update(value=start)
+
+
+def _start_changed(start):
+    """The thesis needs its steps; the prior's draw is a result by itself."""
+    return gr.update(value=OFFLINE_DEFAULTS["iterations"] if STARTS.get(start) == "prior" else 100)
+
+
 def build() -> None:
     gr.Markdown(
-        "Text to image the thesis' way: a VQGAN latent is optimised so that CLIP reads the text in random "
-        "crops of the decoded image. The **offline pair** (a small VQGAN and a small CLIP the project "
-        "trained on its procedural shapes world) knows colours, circle/square/triangle, above/below/left "
-        "of/right of and backgrounds, e.g. *a green triangle left of a white circle on a blue background*. "
-        "Expect collages more often than clean scenes: the world's checker passes 10% of the offline "
-        "pair's results (see weights/clip_shapes/card.md). With real checkpoints on disk, choose **local "
-        "pretrained** and give their folders."
+        "Text to image with CLIP and a VQGAN (thesis ch. 3). The **offline pair** (a small VQGAN, CLIP "
+        "and code prior the project trained on its procedural shapes world) knows colours, "
+        "circle/square/triangle, above/below/left of/right of and backgrounds, e.g. *a green triangle "
+        "left of a white circle on a blue background*. By default the code prior draws 64 pictures for "
+        "the prompt's CLIP embedding and CLIP keeps the best (the world's checker passes 75-86% of them, "
+        "see weights/code_prior_shapes/card.md); add iterations to let the thesis' optimiser refine it, "
+        "or start from **random codes** as the thesis does (10%: its collages rarely read as scenes). "
+        "With real checkpoints on disk, choose **local pretrained** and give their folders."
     )
     with gr.Row():
         with gr.Column(scale=1):
@@ -153,7 +188,18 @@ def build() -> None:
                 noise = gr.Slider(0, 1, value=0.1, step=0.01, label="Noise factor")
                 size = gr.Slider(32, 256, value=64, step=16, label="Size (pixels)")
                 every = gr.Slider(1, 100, value=10, step=1, label="Preview / snapshot every N steps")
-            iterations = gr.Slider(1, 500, value=100, step=1, label="Iterations")
+            start = gr.Radio(list(STARTS), value=next(iter(STARTS)), label="Start from")
+            with gr.Accordion("Code prior (offline pair)", open=False):
+                candidates = gr.Slider(1, 256, value=PromptSettings.candidates, step=1,
+                                       label="Candidates the prior draws at each stage")  # fmt: skip
+                beams = gr.Slider(1, 64, value=PromptSettings.beams, step=1,
+                                  label="Beams (candidates CLIP keeps at each stage)")  # fmt: skip
+                stages = gr.Slider(1, 16, value=PromptSettings.stages, step=1,
+                                   label="Stages (parts of the grid; 1 = best of candidates)")  # fmt: skip
+                guidance = gr.Slider(0, 5, value=PromptSettings.guidance, step=0.1,
+                                     label="Guidance (classifier-free; 1 = off)")  # fmt: skip
+            iterations = gr.Slider(0, 500, value=OFFLINE_DEFAULTS["iterations"], step=1,
+                                   label="Iterations (0: the prior's draw only)")  # fmt: skip
             seed = seed_box()
             with gr.Row():
                 button = gr.Button(MAIN_BUTTON, variant="primary")
@@ -163,9 +209,10 @@ def build() -> None:
             status = gr.Markdown()
             snapshots = gr.Image(label="Result of each prompt", format="png")
             video = gr.Video(label=f"Morph video ({FPS} fps)", loop=True, height=DISPLAY)
-    model.change(lambda m: (gr.update(visible=m == MODELS[1]),) * 2, model, [vqgan_dir, clip_name])
+    model.change(_model_changed, model, [vqgan_dir, clip_name, start])
+    start.change(_start_changed, start, iterations)
     inputs = [model, vqgan_dir, clip_name, include, exclude, extras, w1, w2, alpha, beta, iterations, lr,
-              crops, noise, size, seed, every]  # fmt: skip
+              crops, noise, size, seed, every, start, candidates, beams, stages, guidance]  # fmt: skip
     button.click(generate, inputs, [preview, snapshots, video, status], api_name="clip_vqgan_generate",
                  concurrency_limit=1)  # fmt: skip
     stop.click(stop_generation, None, None, api_name="clip_vqgan_stop", queue=False)

@@ -82,6 +82,9 @@ _TINY_CLIP = ("steps=4", "batch_size=16", "eval_every=2", "sample_every=2", "che
 _TINY_VQGAN = ("steps=4", "batch_size=4", "eval_every=2", "sample_every=2", "checkpoint_every=2",
                "eval.samples=8", "restart_every=2", "model.channels=[8,8,8]", "model.z_channels=16",
                "model.res_blocks=1", "model.n_embed=32", "model.embed_dim=8")  # fmt: skip
+_TINY_PRIOR = ("steps=4", "batch_size=8", "eval_every=2", "sample_every=2", "checkpoint_every=2",
+               "log_every=2", "warmup=2", "data.scenes=64", "data.val_scenes=16", "eval.samples=4",
+               "model.dim=16", "model.layers=1", "model.heads=2")  # fmt: skip
 
 REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
@@ -166,6 +169,10 @@ REGISTRY: dict[str, ModelSpec] = {
         ModelSpec(  # the text-to-image tab steers this VQGAN with clip_shapes
             "vqgan_shapes", "Text to image (CLIP + VQGAN)", "genai_core.train.vqgan:VQGANTask",
             "genai_core.pipelines.vqgan:VQGANPipeline", "demos.clip_vqgan", "procedural", None, _TINY_VQGAN,
+        ),
+        ModelSpec(  # the text-to-image tab's picture prior over vqgan_shapes' codes
+            "code_prior_shapes", "Code prior (text to image)", "genai_core.train.code_prior:CodePriorTask",
+            "genai_core.pipelines.code_prior:CodePriorPipeline", None, "procedural", None, _TINY_PRIOR,
         ),
     ]
 }  # fmt: skip

@@ -9,9 +9,17 @@ import torch
 from demos import clip_vqgan as tab
 from genai_core.data.shapes import caption, check_image, sample_scenes
 from genai_core.models.clip_small import build_clip
+from genai_core.models.code_prior import CodePrior
 from genai_core.models.vqgan import build_vqgan
 from genai_core.pipelines.clip import ShapesCLIPPipeline
-from genai_core.pipelines.clip_vqgan import CLIPGuidedVQGAN, Keyframe, Progress, PromptSettings, ease
+from genai_core.pipelines.clip_vqgan import (
+    CLIPGuidedVQGAN,
+    Keyframe,
+    Progress,
+    PromptSettings,
+    ease,
+    prompt_generator,
+)
 from genai_core.registry import get
 
 
@@ -23,6 +31,15 @@ def tiny_pair():
     vqgan = build_vqgan(vqgan_cfg.model)["vqgan"].eval().requires_grad_(False)
     clip = ShapesCLIPPipeline(clip_cfg, build_clip(clip_cfg.model))
     return CLIPGuidedVQGAN(vqgan, clip)
+
+
+@pytest.fixture(scope="module")
+def prior_pair(tiny_pair):
+    """The tiny pair with a tiny conditional code prior over its 4x4 grids of 32 codes."""
+    torch.manual_seed(1)
+    dim = tiny_pair.clip.embed_texts(["a"]).shape[1]
+    prior = CodePrior(tiny_pair.vqgan.n_embed, 16, dim=16, layers=1, heads=2, cond_dim=dim).eval()
+    return CLIPGuidedVQGAN(tiny_pair.vqgan, tiny_pair.clip, prior.requires_grad_(False))
 
 
 def test_easing_really_goes_from_zero_to_one():
@@ -65,6 +82,56 @@ def test_a_given_start_latent_is_used_and_left_untouched(tiny_pair):
     assert not torch.equal(first.latent, random_start.latent)
     with pytest.raises(ValueError, match="start latents"):
         next(iter(tiny_pair.optimise(settings, starts=[start, start])))
+
+
+def test_prior_start_keeps_the_candidate_with_the_lowest_loss(prior_pair):
+    settings = PromptSettings(["a red circle on a blue background"], start="prior", iterations=0,
+                              candidates=6, stages=1, size=32, seed=3)  # fmt: skip
+    events = list(prior_pair.optimise(settings))
+    assert [type(e) for e in events] == [Progress, Keyframe] and events[0].step == 0 and events[0].done
+    # the same draw by hand: six grids from the prompt's generator, each scored on the whole image
+    target, _ = prior_pair.text_target(settings, settings.include[0])
+    generator = prompt_generator(settings, 0)
+    empty = torch.zeros(6, 0, dtype=torch.long)
+    codes = prior_pair.prior.generate(empty, generator, cond=target.expand(6, -1))
+    images = prior_pair.vqgan.decode_code(codes.view(6, 4, 4)).clamp(-1, 1)
+    losses = -(prior_pair.clip.embed_images(images) @ target)
+    assert torch.allclose(events[0].image, images[losses.argmin()], atol=1e-5)
+    assert events[0].loss == pytest.approx(float(losses.min()), abs=1e-5)
+    again = next(iter(prior_pair.optimise(settings)))
+    other = next(iter(prior_pair.optimise(PromptSettings(**{**vars(settings), "seed": 4}))))
+    assert torch.equal(again.image, events[0].image) and not torch.equal(other.image, events[0].image)
+
+
+def test_prior_search_returns_its_best_completed_grid(prior_pair):
+    settings = PromptSettings(["a red circle above a green square"], start="prior", iterations=0,
+                              candidates=8, beams=3, stages=4, size=32, seed=1,
+                              exclude="a blue circle")  # fmt: skip
+    draw = next(iter(prior_pair.optimise(settings)))
+    target, exclude = prior_pair.text_target(settings, settings.include[0])
+    embedded = prior_pair.clip.embed_images(draw.image[None])[0]
+    assert draw.loss == pytest.approx(float(-embedded @ target + 0.5 * embedded @ exclude), abs=1e-4)
+    one_stage = next(iter(prior_pair.optimise(PromptSettings(**{**vars(settings), "stages": 1}))))
+    assert not torch.equal(one_stage.image, draw.image)
+
+
+def test_prior_start_then_the_thesis_steps(prior_pair):
+    settings = PromptSettings(["a red circle on a blue background"], start="prior", iterations=4,
+                              candidates=2, size=32, preview_every=2, exclude="a green square")  # fmt: skip
+    progress = [e for e in prior_pair.optimise(settings) if isinstance(e, Progress)]
+    assert [p.step for p in progress] == [0, 2, 4] and progress[-1].done and not progress[0].done
+
+
+def test_prior_start_needs_a_prior_of_the_right_size(tiny_pair, prior_pair):
+    settings = PromptSettings(["a red circle on a blue background"], start="prior", iterations=0, size=32)
+    with pytest.raises(ValueError, match="no code prior"):
+        next(iter(tiny_pair.optimise(settings)))
+    with pytest.raises(ValueError, match="32x32"):
+        next(iter(prior_pair.optimise(PromptSettings(**{**vars(settings), "size": 64}))))
+    with pytest.raises(ValueError, match="iterations"):  # without a prior's draw there is nothing to show
+        PromptSettings(settings.include, start="random", iterations=0).validate()
+    with pytest.raises(ValueError, match="start"):
+        PromptSettings(settings.include, start="sideways").validate()
 
 
 def test_stop_between_steps_keeps_the_result(tiny_pair):
@@ -117,11 +184,28 @@ def test_tab_streams_previews_then_a_video_and_snapshots():
     args[10] = 4  # iterations
     args[16] = 2  # preview every
     outputs = list(tab.generate(*args))
-    assert len(outputs) == 3  # two previews, then the final result
+    assert len(outputs) == 4  # the prior's draw, two previews, then the final result
+    assert "the prior's draw" in outputs[0][3]
     preview, snapshots, video, status = outputs[-1]
     assert preview.shape == (tab.DISPLAY, tab.DISPLAY, 3) and snapshots.ndim == 3
-    assert iio.imread(video).shape[0] == (2 - 1) * tab.FRAMES_PER_TRANSITION + 1  # morph of 2 snapshots
+    assert iio.imread(video).shape[0] == (3 - 1) * tab.FRAMES_PER_TRANSITION + 1  # morph of 3 snapshots
     assert "CLIP score" in status and "checker" in status
+
+
+def test_tab_prior_draw_alone_is_a_result_without_a_video():
+    args = list(tab.API_EXAMPLES["clip_vqgan_generate"])
+    args[10] = 0  # iterations
+    outputs = list(tab.generate(*args))
+    preview, snapshots, video, status = outputs[-1]
+    assert len(outputs) == 2 and video is None and "two snapshots" in status
+    assert preview.shape == (tab.DISPLAY, tab.DISPLAY, 3) and "checker" in status
+
+
+def test_tab_thesis_start_streams_its_steps():
+    args = list(tab.API_EXAMPLES["clip_vqgan_generate"])
+    args[10], args[16], args[17] = 2, 1, "Random codes (the thesis)"
+    outputs = list(tab.generate(*args))
+    assert len(outputs) == 3 and "step 1/2" in outputs[0][3]
 
 
 @pytest.mark.parametrize(
@@ -129,7 +213,12 @@ def test_tab_streams_previews_then_a_video_and_snapshots():
     [
         {3: ""},  # no include prompt
         {3: "a red zeppelin"},  # unknown word
-        {10: 0},  # iterations
+        {10: -1},  # iterations
+        {10: 0, 17: "Random codes (the thesis)"},  # random codes need at least one step
+        {17: "sideways"},  # unknown start
+        {14: 128},  # the code prior draws 64x64 only
+        {18: 0},  # candidates
+        {20: 0},  # stages
         {14: 7},  # size below the minimum
         {0: "DALL-E"},  # unknown model
         {0: tab.MODELS[1]},  # local pretrained without folders
@@ -179,6 +268,7 @@ def test_local_pretrained_pair_runs_the_tab_offline(tmp_path):
     args = list(tab.API_EXAMPLES["clip_vqgan_generate"])
     args[:3] = [tab.MODELS[1], str(tmp_path / "vqgan"), str(tmp_path / "clip")]
     args[10], args[14], args[16] = 2, 32, 1  # iterations, size, preview every
+    args[17] = "Random codes (the thesis)"  # a pretrained pair has no code prior
     outputs = list(tab.generate(*args))
     preview, snapshots, video, status = outputs[-1]
     assert len(outputs) == 3 and preview.shape == (tab.DISPLAY, tab.DISPLAY, 3)

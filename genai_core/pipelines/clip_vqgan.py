@@ -3,6 +3,13 @@ CLIP embeds random augmented crops of its decoded image close to the text.
 
     loss = -alpha * cos(crops, normalise(w1 * include + w2 * extras)) + beta * cos(crops, exclude)
 
+Where the latent starts: the thesis starts from random codes ("random"). The offline pair starts by
+default from a picture its code prior draws for the prompt ("prior"): a small GPT over the VQGAN's
+codes, conditioned on CLIP's embedding of the target (CLIP-GEN), drawn in a beam search that CLIP
+steers with the thesis loss (see prior_draw); the optimiser can then refine it. The small CLIP's
+cosine is highest on patchworks, not scenes (weights/clip_shapes/card.md), so from random codes the
+optimiser rarely draws a scene of the world; the prior only draws scenes.
+
 Departures from the thesis: snapshots are detached copies (the thesis keeps the live tensor, so every
 "snapshot" ends up as the last image); an empty exclude (or extras) prompt simply drops its term (the
 thesis crashes); the morph easing is (1 - cos(pi t)) / 2, which really goes from 0 to 1 (the thesis'
@@ -19,6 +26,10 @@ import torch
 import torch.nn.functional as F
 
 MAX_PROMPTS = 6
+STARTS = ("prior", "random")
+# What the tab starts with for the offline pair (the search's own defaults are PromptSettings'): the
+# thesis' steps after the prior's draw lowered fidelity (weights/code_prior_shapes/card.md)
+OFFLINE_DEFAULTS = {"start": "prior", "iterations": 0}
 
 
 @dataclass
@@ -37,6 +48,11 @@ class PromptSettings:
     size: int = 64  # image side; a multiple of the VQGAN's downsampling factor
     seed: int = 0
     preview_every: int = 10
+    start: str = "random"  # "random": random codes (the thesis); "prior": the code prior's best draw
+    candidates: int = 64  # continuations the prior draws at each stage of the search
+    beams: int = 8  # continuations kept at each stage (the best by their completions' loss)
+    stages: int = 1  # parts the grid is drawn in; 1 = the best of `candidates` complete draws
+    guidance: float = 1.0  # classifier-free guidance of the prior (1 = plain conditional sampling)
 
     def validate(self, max_size: int = 256) -> None:
         prompts = [p.strip() for p in self.include if p and p.strip()]
@@ -45,11 +61,15 @@ class PromptSettings:
         if len(prompts) > MAX_PROMPTS:
             raise ValueError(f"at most {MAX_PROMPTS} include prompts (one image each), got {len(prompts)}")
         self.include = prompts
-        checks = {"iterations": (1, 1000), "crops": (1, 64), "preview_every": (1, 1000)}
+        if self.start not in STARTS:
+            raise ValueError(f"start must be one of {', '.join(STARTS)}, got {self.start!r}")
+        least = 0 if self.start == "prior" else 1  # the prior's draw alone is a result
+        checks = {"iterations": (least, 1000), "crops": (1, 64), "preview_every": (1, 1000),
+                  "candidates": (1, 256), "beams": (1, 64), "stages": (1, 64)}  # fmt: skip
         for name, (low, high) in checks.items():
             if not low <= getattr(self, name) <= high:
                 raise ValueError(f"{name} must be from {low} to {high}, got {getattr(self, name)}")
-        for name in ("w1", "w2", "alpha", "beta", "noise"):
+        for name in ("w1", "w2", "alpha", "beta", "noise", "guidance"):
             if not 0 <= getattr(self, name) <= 10:
                 raise ValueError(f"{name} must be from 0 to 10, got {getattr(self, name)}")
         if not 0 < self.lr <= 5:
@@ -90,10 +110,11 @@ def ease(t: torch.Tensor | float):
 
 class CLIPGuidedVQGAN:
     """Couples a VQModel (genai_core.models.vqgan: taming layout or the shapes world's conv one) with a
-    CLIP pipeline (embed_images, differentiable; embed_texts; unknown_words; input_size)."""
+    CLIP pipeline (embed_images, differentiable; embed_texts; unknown_words; input_size), and
+    optionally a CodePrior over the VQGAN's codes conditioned on that CLIP's embeddings."""
 
-    def __init__(self, vqgan, clip):
-        self.vqgan, self.clip = vqgan, clip
+    def __init__(self, vqgan, clip, prior=None):
+        self.vqgan, self.clip, self.prior = vqgan, clip, prior
         self.factor = vqgan.downsample_factor
 
     def decode(self, latent: torch.Tensor) -> torch.Tensor:
@@ -130,6 +151,52 @@ class CLIPGuidedVQGAN:
             raise ValueError(f"size must be a multiple of {self.factor} for this VQGAN, got {settings.size}")
         return self.vqgan.random_latent(1, settings.size // self.factor, generator)
 
+    def check_start(self, settings: PromptSettings) -> None:
+        if settings.start != "prior":
+            return
+        if self.prior is None:
+            raise ValueError("this model pair has no code prior: start from random codes")
+        side = settings.size // self.factor
+        if side * side != self.prior.length:
+            size = math.isqrt(self.prior.length) * self.factor
+            raise ValueError(f"the code prior draws {size}x{size} pictures: set size {size} or start from "
+                             "random codes")  # fmt: skip
+
+    @torch.no_grad()
+    def prior_draw(self, settings, target, exclude, generator) -> tuple[torch.Tensor, float]:
+        """CLIP-guided beam search over the prior's codes. The grid is drawn in `stages` parts (in
+        raster order); at each, the kept grids are continued to `candidates` in all, the prior
+        completes every continuation, the completed pictures are scored by the thesis loss on the
+        whole image, and the `beams` continuations with the best completions are kept. exclude is
+        also the guidance's negative. Returns the best completed grid seen, as a latent (1, D, h, w),
+        and its loss; one stage is the best of `candidates` draws."""
+        length, side = self.prior.length, math.isqrt(self.prior.length)
+        part = -(-length // settings.stages)
+        kept = torch.zeros(1, 0, dtype=torch.long)
+        best, best_loss = None, math.inf
+        for stop in range(part, length + part, part):
+            prefix = kept.repeat_interleave(max(1, settings.candidates // len(kept)), 0)
+            n = len(prefix)
+            conditions = {"cond": target.expand(n, -1), "guidance": settings.guidance,
+                          "negative": None if exclude is None else exclude.expand(n, -1)}  # fmt: skip
+            partial = self.prior.generate(prefix, generator, stop=min(stop, length), **conditions)
+            complete = self.prior.generate(partial, generator, **conditions)
+            latents = self.vqgan.quantize.embed_code(complete.view(n, side, side))
+            embedded = self.clip.embed_images(self.vqgan.decode(latents).clamp(-1, 1))
+            loss = -settings.alpha * (embedded @ target)
+            if exclude is not None:
+                loss = loss + settings.beta * (embedded @ exclude)
+            order = loss.argsort()[: settings.beams]
+            if loss[order[0]] < best_loss:
+                best, best_loss = latents[order[0] : order[0] + 1].clone(), float(loss[order[0]])
+            kept = partial[order]
+        return best, best_loss
+
+    def start_latent(self, settings, target, exclude, generator) -> tuple[torch.Tensor, float | None]:
+        if settings.start == "prior":
+            return self.prior_draw(settings, target, exclude, generator)
+        return self.initial_latent(settings, generator), None
+
     # -------------------------------------------------------- the loop
     def optimise(
         self,
@@ -142,6 +209,7 @@ class CLIPGuidedVQGAN:
         and still yields the keyframe reached so far. starts: a latent (1, C, h, w) per include prompt
         to begin from instead of random codes (e.g. an encoded picture)."""
         settings.validate()
+        self.check_start(settings)
         if starts is not None and len(starts) != len(settings.include):
             raise ValueError(f"{len(settings.include)} include prompts but {len(starts)} start latents")
         for word in self.unknown_words(settings):
@@ -149,10 +217,20 @@ class CLIPGuidedVQGAN:
         for index, prompt in enumerate(settings.include):
             generator = prompt_generator(settings, index)
             target, exclude = self.text_target(settings, prompt)
-            start = self.initial_latent(settings, generator) if starts is None else starts[index]
+            if starts is None:
+                start, loss = self.start_latent(settings, target, exclude, generator)
+            else:
+                start, loss = starts[index], None
             latent = start.detach().clone().requires_grad_(True)
             optimizer = torch.optim.AdamW([latent], lr=settings.lr, weight_decay=0.0)
             snapshots: list[Progress] = []
+            if settings.iterations == 0 or settings.start == "prior":  # the draw is the first snapshot
+                with torch.no_grad():
+                    shown = self.decode(latent)[0].clone()
+                last = settings.iterations == 0
+                snapshots.append(Progress(index, 0, loss if loss is not None else float("nan"), shown,
+                                          latent.detach().clone(), done=last))  # fmt: skip
+                yield snapshots[-1]
             for step in range(1, settings.iterations + 1):
                 crops = self.crops(self.decode(latent), settings.crops, settings.noise, generator)
                 embedded = self.clip.embed_images(crops)
@@ -202,11 +280,14 @@ class CLIPGuidedVQGAN:
 # ---------------------------------------------------------------- the two ways to get a pair
 
 
+@functools.cache
 def offline_pair() -> CLIPGuidedVQGAN:
-    """The project's VQGAN and CLIP trained on the procedural shapes world (loaded once)."""
+    """The project's VQGAN, CLIP and code prior trained on the procedural shapes world (loaded once)."""
     from ..registry import load_pipeline
 
-    return CLIPGuidedVQGAN(load_pipeline("vqgan_shapes").vqgan, load_pipeline("clip_shapes"))
+    vqgan, clip, prior = (load_pipeline(n) for n in ("vqgan_shapes", "clip_shapes", "code_prior_shapes"))
+    prior.check_pairs_with(vqgan, clip)
+    return CLIPGuidedVQGAN(vqgan.vqgan, clip, prior.prior)
 
 
 @functools.lru_cache(maxsize=1)  # real models are large: keep only the last pair asked for

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from ..data import shapes
 from ..images import image_grid
 from ..models.clip_small import build_clip
-from .task import Task
+from .task import Task, warmup_cosine
 
 EVAL_SEED = 1_000_000_007  # held-out scenes: a seed no training step uses
 
@@ -177,11 +177,7 @@ class CLIPTask(Task):
 
     def lr_at(self, step: int) -> float:
         """Linear warm-up, then cosine decay to a tenth."""
-        warmup, total = int(self.cfg.warmup), self.total_steps()
-        if step < warmup:
-            return self.cfg.lr * (step + 1) / warmup
-        progress = min(1.0, (step - warmup) / max(1, total - warmup))
-        return self.cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+        return warmup_cosine(step, self.cfg.lr, int(self.cfg.warmup), self.total_steps(), 0.1)
 
     def batch(self, step: int):
         rng = np.random.default_rng([self.cfg.seed, step])

@@ -4,9 +4,19 @@ A Task owns its networks, optimisers and data. The trainer only calls train_step
 sample_grid and export; it never knows whether it is training a GAN or a classifier.
 """
 
+import math
+
 import numpy as np
 import torch
 from omegaconf import DictConfig
+
+
+def warmup_cosine(step: int, lr: float, warmup: int, total: int, floor: float) -> float:
+    """Linear warm-up over `warmup` steps, then cosine decay from lr to floor * lr at `total`."""
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 class Task:
