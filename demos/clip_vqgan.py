@@ -28,7 +28,8 @@ DISPLAY = 256
 FPS, FRAMES_PER_TRANSITION = 25, 12
 MAIN_BUTTON = "Generate"
 API_EXAMPLES = {
-    "clip_vqgan_generate": (MODELS[0], "", "", DEFAULT_PROMPT, "", "", 1.0, 0.5, 1.0, 0.5, 30, 0.1, 8,
+    "clip_vqgan_generate": (MODELS[0], "", "", DEFAULT_PROMPT, "", "", 1.0, 0.5, 1.0, 0.5,
+                            OFFLINE_DEFAULTS["iterations"], 0.1, 8,
                             0.1, 64, 0, 10, next(iter(STARTS)), PromptSettings.candidates,
                             PromptSettings.beams, PromptSettings.stages, PromptSettings.guidance),
 }  # fmt: skip
