@@ -5,10 +5,11 @@ CLIP embeds random augmented crops of its decoded image close to the text.
 
 Where the latent starts: the thesis starts from random codes ("random"). The offline pair starts by
 default from a picture its code prior draws for the prompt ("prior"): a small GPT over the VQGAN's
-codes, conditioned on CLIP's embedding of the target (CLIP-GEN), drawn in a beam search that CLIP
-steers with the thesis loss (see prior_draw); the optimiser can then refine it. The small CLIP's
-cosine is highest on patchworks, not scenes (weights/clip_shapes/card.md), so from random codes the
-optimiser rarely draws a scene of the world; the prior only draws scenes.
+codes, conditioned on CLIP's embedding of the target (CLIP-GEN), sampled `candidates` times, the
+draw with the best thesis loss kept (or a beam search that loss steers, see prior_draw); the
+optimiser can then refine it. The small CLIP's cosine is highest on patchworks, not scenes
+(weights/clip_shapes/card.md), so from random codes the optimiser rarely draws a scene of the world;
+the prior's draws almost always are scenes.
 
 Departures from the thesis: snapshots are detached copies (the thesis keeps the live tensor, so every
 "snapshot" ends up as the last image); an empty exclude (or extras) prompt simply drops its term (the
