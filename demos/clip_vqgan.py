@@ -65,7 +65,7 @@ def _settings(include, exclude, extras, w1, w2, alpha, beta, iterations, lr, cro
         w2=check_float(w2, "w2", 0, 10),
         alpha=check_float(alpha, "alpha", 0, 10),
         beta=check_float(beta, "beta", 0, 10),
-        iterations=check_int(iterations, "Iterations", 0 if STARTS[start] == "prior" else 1, 500),
+        iterations=check_int(iterations, "Iterations", 0, 500),  # validate(): at least 1 from random codes
         lr=check_float(lr, "Learning rate", 0.001, 2),
         crops=check_int(crops, "Crops", 1, 64),
         noise=check_float(noise, "Noise factor", 0, 1),

@@ -131,6 +131,12 @@ class CLIPGuidedVQGAN:
         exclude = self.clip.embed_texts([settings.exclude.strip()])[0] if settings.exclude.strip() else None
         return F.normalize(target, dim=0), exclude
 
+    @staticmethod
+    def loss(embedded: torch.Tensor, settings: PromptSettings, target, exclude) -> torch.Tensor:
+        """The thesis loss of each embedded image (N,): -alpha * cos(target) + beta * cos(exclude)."""
+        loss = -settings.alpha * (embedded @ target)
+        return loss if exclude is None else loss + settings.beta * (embedded @ exclude)
+
     def crops(self, image: torch.Tensor, n: int, noise: float, generator: torch.Generator) -> torch.Tensor:
         """The thesis' augmentations: reflect pad, random flip, small affine (rotation, shear-free
         scale), random square crops resized to CLIP's input, plus Gaussian noise."""
@@ -183,10 +189,8 @@ class CLIPGuidedVQGAN:
             partial = self.prior.generate(prefix, generator, stop=min(stop, length), **conditions)
             complete = self.prior.generate(partial, generator, **conditions)
             latents = self.vqgan.quantize.embed_code(complete.view(n, side, side))
-            embedded = self.clip.embed_images(self.vqgan.decode(latents).clamp(-1, 1))
-            loss = -settings.alpha * (embedded @ target)
-            if exclude is not None:
-                loss = loss + settings.beta * (embedded @ exclude)
+            pictures = self.vqgan.decode(latents).clamp(-1, 1)
+            loss = self.loss(self.clip.embed_images(pictures), settings, target, exclude)
             order = loss.argsort()[: settings.beams]
             if loss[order[0]] < best_loss:
                 best, best_loss = latents[order[0] : order[0] + 1].clone(), float(loss[order[0]])
@@ -234,10 +238,7 @@ class CLIPGuidedVQGAN:
                 yield snapshots[-1]
             for step in range(1, settings.iterations + 1):
                 crops = self.crops(self.decode(latent), settings.crops, settings.noise, generator)
-                embedded = self.clip.embed_images(crops)
-                loss = -settings.alpha * (embedded @ target).mean()
-                if exclude is not None:
-                    loss = loss + settings.beta * (embedded @ exclude).mean()
+                loss = self.loss(self.clip.embed_images(crops), settings, target, exclude).mean()
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()

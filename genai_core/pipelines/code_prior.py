@@ -2,8 +2,6 @@
 
 import hashlib
 
-import torch
-
 from ..models.code_prior import build_code_prior
 from .base import Pipeline
 
@@ -33,12 +31,3 @@ class CodePriorPipeline(Pipeline):
             if want != have:
                 raise ValueError(f"the code prior was trained with another {name} ({want}, this one "
                                  f"{have}): retrain it with `python -m genai_core train {self.cfg.name}`")
-
-    @torch.no_grad()
-    def nll(self, codes: torch.Tensor) -> torch.Tensor:
-        """codes (N, h, w) -> nats per code of each grid (N,)."""
-        return self.prior.nll(codes.flatten(1))
-
-    def complete(self, prefix: torch.Tensor, generator: torch.Generator, temperature: float = 1.0):
-        """prefix (N, P) codes in raster order -> complete grids (N, length)."""
-        return self.prior.generate(prefix, generator, temperature)

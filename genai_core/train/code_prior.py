@@ -21,7 +21,7 @@ from ..data.shapes import caption, check_image, read_blobs, render_scenes, sampl
 from ..images import image_grid
 from ..models.code_prior import build_code_prior
 from ..pipelines.code_prior import clip_fingerprint, vqgan_fingerprint
-from .task import EpochSampler, Task, warmup_cosine
+from .task import EpochSampler, Task, decay_groups, warmup_cosine
 
 EVAL_SEED = 3_000_000_019  # held-out scenes: far from every training seed
 ENCODE_BATCH = 500
@@ -50,7 +50,7 @@ def encode_scenes(vqgan, clip, n: int, seed: int) -> dict[str, torch.Tensor]:
 
 def reads_as_scene(image: torch.Tensor) -> bool:
     """Whether the world's checker reads an image as some scene of the world: a background and one
-    or two objects of different colours, each of a known shape (no stray blobs)."""
+    or two objects of different colours (no stray blobs)."""
     _, blobs = read_blobs(image)
     return 1 <= len(blobs) <= 2 and len({b["colour"] for b in blobs}) == len(blobs)
 
@@ -77,12 +77,8 @@ class CodePriorTask(Task):
         self.sampler = EpochSampler(len(self.data["codes"]), int(cfg.batch_size), int(cfg.seed))
         self.prior = build_code_prior(cfg.model)["prior"].to(device)
         self.modules = {"prior": self.prior}
-        decay, rest = [], []  # weight decay on matrices only (nanoGPT)
-        for param in self.prior.parameters():
-            (decay if param.dim() >= 2 else rest).append(param)
-        self.optimizers = {"prior": torch.optim.AdamW(
-            [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}],
-            lr=cfg.lr, betas=(0.9, 0.95))}  # fmt: skip
+        groups = decay_groups(self.prior, cfg.weight_decay)  # every matrix, positions too (nanoGPT)
+        self.optimizers = {"prior": torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95))}
 
     def steps_per_epoch(self) -> int:
         return len(self.sampler)
