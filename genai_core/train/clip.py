@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from ..data import shapes
 from ..images import image_grid
 from ..models.clip_small import build_clip
-from .task import Task, warmup_cosine
+from .task import Task, decay_groups, warmup_cosine
 
 EVAL_SEED = 1_000_000_007  # held-out scenes: a seed no training step uses
 
@@ -166,12 +166,8 @@ class CLIPTask(Task):
             cfg.model.vocab = list(shapes.WORDS)
         self.clip = build_clip(cfg.model)["clip"].to(device)
         self.modules = {"clip": self.clip}
-        decay, rest = [], []  # weight decay on matrices, not on biases, norms or learned positions
-        for name, param in self.clip.named_parameters():
-            (decay if param.dim() >= 2 and "position" not in name else rest).append(param)
-        self.optimizers = {"clip": torch.optim.AdamW(
-            [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}],
-            lr=cfg.lr, betas=(0.9, 0.98))}  # fmt: skip
+        groups = decay_groups(self.clip, cfg.weight_decay, exempt=("position",))  # nor learned positions
+        self.optimizers = {"clip": torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.98))}
         self.eval_scenes = shapes.sample_scenes(int(cfg.data.eval_scenes), EVAL_SEED + cfg.seed)
         self.eval_images = shapes.render_scenes(self.eval_scenes, cfg.model.image_size)
 

@@ -11,12 +11,28 @@ import torch
 from omegaconf import DictConfig
 
 
+def cosine_after(step: int, lr: float, start: int, total: int, floor: float) -> float:
+    """lr until `start`, then cosine decay from lr to floor * lr at `total`."""
+    if step < start:
+        return lr
+    progress = min(1.0, (step - start) / max(1, total - start))
+    return lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
 def warmup_cosine(step: int, lr: float, warmup: int, total: int, floor: float) -> float:
     """Linear warm-up over `warmup` steps, then cosine decay from lr to floor * lr at `total`."""
     if step < warmup:
         return lr * (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
-    return lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
+    return cosine_after(step, lr, warmup, total, floor)
+
+
+def decay_groups(module: torch.nn.Module, weight_decay: float, exempt: tuple[str, ...] = ()) -> list[dict]:
+    """AdamW parameter groups: weight decay on matrices, not on biases and norms, nor on parameters
+    whose name contains one of `exempt`."""
+    decay, rest = [], []
+    for name, param in module.named_parameters():
+        (decay if param.dim() >= 2 and not any(e in name for e in exempt) else rest).append(param)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
 
 
 class Task:

@@ -10,7 +10,6 @@ Codebooks trained from scratch tend to leave most codes dead; every `restart_eve
 output of the current batch, so it starts where data lives.
 """
 
-import math
 
 import torch
 
@@ -18,7 +17,7 @@ from ..data.shapes import render_scenes, sample_scenes
 from ..images import image_grid
 from ..models.vqgan import build_vqgan
 from ..pipelines.vqgan import VQGANPipeline, vqgan_metrics
-from .task import Task
+from .task import Task, cosine_after
 
 EVAL_SEED = 2_000_000_011  # held-out scenes: far from every training seed
 
@@ -48,11 +47,7 @@ class VQGANTask(Task):
     def lr_at(self, step: int) -> float:
         """Constant until decay_start, then cosine down to a tenth at the last step: a long constant
         phase learns the codebook, the decay sharpens corners that PSNR hardly sees."""
-        start, total = int(self.cfg.get("decay_start", 0)), self.total_steps()
-        if step < start:
-            return self.cfg.lr
-        progress = min(1.0, (step - start) / max(1, total - start))
-        return self.cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+        return cosine_after(step, self.cfg.lr, int(self.cfg.get("decay_start", 0)), self.total_steps(), 0.1)
 
     def train_step(self, step):
         if step < self.window_start or self.usage.sum() == 0:
