@@ -1,6 +1,6 @@
 """Quality and speed of the offline CLIP + VQGAN pair (shapes world, issue 7).
 
-Run:  python -m benchmarks.clip_vqgan             (about 6 minutes on one thread; --prompts 10 for a
+Run:  python -m benchmarks.clip_vqgan             (about 15 minutes on one thread; --prompts 10 for a
                                                    quick look)
 
 - CLIP: retrieval on 1,000 held-out scenes in groups of 100 (chance 1%), image->text and text->image,
@@ -92,8 +92,8 @@ def ceiling_row(name: str, pair, images: torch.Tensor, prompts: list[str]) -> di
 
 def main():
     parser = argparse.ArgumentParser()
-    # 40 captions leave a standard error of ~7 points on an 80% pass rate; --prompts 120 (~12 min) ~3.6
-    parser.add_argument("--prompts", type=int, default=40, help="held-out captions to optimise")
+    # 120 captions leave a standard error of ~3.6 points on an 80% pass rate (40 would leave ~7)
+    parser.add_argument("--prompts", type=int, default=120, help="held-out captions to optimise")
     parser.add_argument("--iterations", type=int, default=100)
     args = parser.parse_args()
     torch.set_num_threads(1)

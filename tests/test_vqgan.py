@@ -194,3 +194,31 @@ def test_tiny_training_reports_the_checker_ceiling(tiny_cfg):
     trainer.fit()
     evals = [h["eval"] for h in trainer.history if "eval" in h]
     assert evals and all(0.0 <= e["checker_ok"] <= 1.0 for e in evals)
+
+
+def test_decoder_stage_keeps_every_code_and_trains_a_wider_decoder(tiny_cfg, tmp_path):
+    """freeze_codes: the encoder, quant conv and codebook of a shipped VQGAN are copied and never
+    change (a code prior trained on it stays valid); only the new, wider decoder learns."""
+    first = tiny_cfg("vqgan_shapes", f"out_dir={tmp_path / 'first'}")
+    Trainer(get("vqgan_shapes").task_class(), first).fit()
+    wide = ("model.decoder_channels=[16,16,8,8]", "model.decoder_res_blocks=2")
+    second = tiny_cfg("vqgan_shapes", f"freeze_codes={first.out_dir}", f"out_dir={tmp_path / 'second'}",
+                      "restart_every=1", *wide)  # fmt: skip
+    assert Trainer(get("vqgan_shapes").task_class(), second).fit() == "finished"
+    old, new = (VQGANPipeline.from_pretrained(d).vqgan for d in (first.out_dir, second.out_dir))
+    new_state = new.state_dict()
+    for name, value in old.state_dict().items():
+        if name.startswith(("encoder.", "quant_conv.", "quantize.")):  # restarts too are off
+            assert torch.equal(value, new_state[name]), f"{name} changed"
+    images = render_scenes(sample_scenes(4, 9), 64)
+    assert torch.equal(old.encode(images)[1], new.encode(images)[1])
+    assert new.decoder[0].out_channels == 16
+    assert not torch.equal(old.decode(old.encode(images)[0]), new.decode(new.encode(images)[0]))
+
+
+def test_decoder_stage_needs_a_vqgan_to_freeze(tiny_cfg, tmp_path):
+    cfg = tiny_cfg("vqgan_shapes", f"freeze_codes={tmp_path}")
+    with pytest.raises(WeightsError, match="no model.safetensors"):
+        VQGANTask(cfg, torch.device("cpu"))
+    with pytest.raises(ValueError, match="decoder_channels needs 4 entries"):
+        VQGANTask(tiny_cfg("vqgan_shapes", "model.decoder_channels=[8,8]"), torch.device("cpu"))

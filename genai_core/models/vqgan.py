@@ -300,10 +300,16 @@ class PlainResBlock(nn.Module):
 class ConvVQModel(VQModel):
     """A VQModel whose encoder and decoder are plain ReLU convs (no norm): per entry of `channels` a
     stride-2 4x4 conv down (and a nearest upsample + 3x3 conv back up), res_blocks residual blocks at
-    the lowest resolution. Same codebook, quant convs and methods as VQModel."""
+    the lowest resolution. Same codebook, quant convs and methods as VQModel.
+
+    decoder_channels (one entry per resolution, lowest first: len(channels) + 1 entries) builds a
+    wider decoder instead of the mirror image, with decoder_res_blocks blocks at the lowest resolution
+    and one after each upsampling: the shipped one was retrained on the frozen codes of the mirrored
+    one (train/vqgan.py, `freeze_codes`)."""
 
     def __init__(self, channels, z_channels: int, n_embed: int, embed_dim: int, beta: float = 0.25,
-                 res_blocks: int = 2):  # fmt: skip
+                 res_blocks: int = 2, decoder_channels=None,
+                 decoder_res_blocks: int | None = None):  # fmt: skip
         nn.Module.__init__(self)
         channels = [int(c) for c in channels]
         self.levels = len(channels)
@@ -314,15 +320,35 @@ class ConvVQModel(VQModel):
             c_in = c_out
         down += [PlainResBlock(c_in) for _ in range(res_blocks)] + [nn.ReLU(), nn.Conv2d(c_in, z_channels, 1)]
         self.encoder = nn.Sequential(*down)
+        if decoder_channels is None:
+            self.decoder = self._mirrored_decoder(channels, z_channels, res_blocks)
+        else:
+            blocks = res_blocks if decoder_res_blocks is None else int(decoder_res_blocks)
+            self.decoder = self._wide_decoder([int(c) for c in decoder_channels], z_channels, blocks)
+        self.quantize = VectorQuantizer(self.n_embed, self.embed_dim, beta)
+        self.quant_conv = nn.Conv2d(z_channels, self.embed_dim, 1)
+        self.post_quant_conv = nn.Conv2d(self.embed_dim, z_channels, 1)
+
+    @staticmethod
+    def _mirrored_decoder(channels: list[int], z_channels: int, res_blocks: int) -> nn.Sequential:
+        c_in = channels[-1]
         up = [nn.Conv2d(z_channels, c_in, 3, padding=1)] + [PlainResBlock(c_in) for _ in range(res_blocks)]
         for c_out in [*channels[-2::-1], channels[0]]:
             up += [nn.ReLU(), nn.Upsample(scale_factor=2), nn.Conv2d(c_in, c_out, 3, padding=1)]
             c_in = c_out
-        up += [nn.ReLU(), nn.Conv2d(c_in, 3, 3, padding=1)]
-        self.decoder = nn.Sequential(*up)
-        self.quantize = VectorQuantizer(self.n_embed, self.embed_dim, beta)
-        self.quant_conv = nn.Conv2d(z_channels, self.embed_dim, 1)
-        self.post_quant_conv = nn.Conv2d(self.embed_dim, z_channels, 1)
+        return nn.Sequential(*up, nn.ReLU(), nn.Conv2d(c_in, 3, 3, padding=1))
+
+    def _wide_decoder(self, channels: list[int], z_channels: int, res_blocks: int) -> nn.Sequential:
+        if len(channels) != self.levels + 1:
+            raise ValueError(f"decoder_channels needs {self.levels + 1} entries (one per resolution), "
+                             f"got {len(channels)}")  # fmt: skip
+        c_in = channels[0]
+        up = [nn.Conv2d(z_channels, c_in, 3, padding=1)] + [PlainResBlock(c_in) for _ in range(res_blocks)]
+        for c_out in channels[1:]:
+            up += [nn.ReLU(), nn.Upsample(scale_factor=2), nn.Conv2d(c_in, c_out, 3, padding=1),
+                   PlainResBlock(c_out)]  # fmt: skip
+            c_in = c_out
+        return nn.Sequential(*up, nn.ReLU(), nn.Conv2d(c_in, 3, 3, padding=1))
 
     @property
     def downsample_factor(self) -> int:
@@ -331,13 +357,16 @@ class ConvVQModel(VQModel):
 
 def build_vqgan(model_cfg) -> dict[str, nn.Module]:
     """model_cfg: {arch: taming, ddconfig: {...}, n_embed, embed_dim[, beta]} -> {"vqgan": VQModel}, or
-    {arch: conv, channels, z_channels, res_blocks, n_embed, embed_dim} -> {"vqgan": ConvVQModel}."""
+    {arch: conv, channels, z_channels, res_blocks, n_embed, embed_dim[, decoder_channels,
+    decoder_res_blocks]} -> {"vqgan": ConvVQModel}."""
     beta = float(model_cfg.get("beta", 0.25))
     n_embed, embed_dim = int(model_cfg["n_embed"]), int(model_cfg["embed_dim"])
     arch = model_cfg.get("arch", "taming")
     if arch == "conv":
+        wide = model_cfg.get("decoder_channels")
         vqgan = ConvVQModel(list(model_cfg["channels"]), int(model_cfg["z_channels"]), n_embed, embed_dim,
-                            beta, int(model_cfg.get("res_blocks", 2)))  # fmt: skip
+                            beta, int(model_cfg.get("res_blocks", 2)), None if wide is None else list(wide),
+                            model_cfg.get("decoder_res_blocks"))  # fmt: skip
         return {"vqgan": vqgan}
     if arch != "taming":
         raise ValueError(f"model.arch must be taming or conv, got {arch!r}")

@@ -8,11 +8,20 @@ sharp edges, and one busy CPU thread cannot afford a discriminator in the time b
 Codebooks trained from scratch tend to leave most codes dead; every `restart_every` steps (until
 `restart_until` of the run) each code no input chose during the window is moved onto a random encoder
 output of the current batch, so it starts where data lives.
+
+`freeze_codes: FOLDER` is a second stage: the encoder, quant conv and codebook are copied from the
+VQGAN shipped in FOLDER and kept fixed, and only the decoder (which may be a new, wider one) learns.
+Every picture keeps the codes it had, so a code prior trained on that VQGAN stays valid (as Stable
+Diffusion's fine-tuned VAE decoders keep its latents).
 """
 
 
-import torch
+from pathlib import Path
 
+import torch
+from safetensors.torch import load_file
+
+from ..checkpoint import WEIGHTS_NAME, WeightsError
 from ..data.shapes import render_scenes, sample_scenes
 from ..images import image_grid
 from ..models.vqgan import build_vqgan
@@ -22,8 +31,27 @@ from .task import Task, cosine_after
 EVAL_SEED = 2_000_000_011  # held-out scenes: far from every training seed
 
 
+CODE_PARTS = ("encoder.", "quant_conv.", "quantize.")  # what decides the code of a picture
+
+
 def batch_seed(seed: int, step: int) -> int:
     return (seed * 1_000_003 + step) % 2**31
+
+
+def load_code_parts(vqgan, folder) -> None:
+    """Copy the encoder, quant conv and codebook of the VQGAN shipped in folder into vqgan."""
+    path = Path(folder) / WEIGHTS_NAME
+    if not path.is_file():
+        raise WeightsError(f"freeze_codes: no {WEIGHTS_NAME} in {folder}")
+    tensors = {k.removeprefix("vqgan."): v for k, v in load_file(path).items()}
+    state = {k: v.float() for k, v in tensors.items() if k.startswith(CODE_PARTS)}
+    wanted = [k for k in vqgan.state_dict() if k.startswith(CODE_PARTS)]
+    try:
+        vqgan.load_state_dict(state, strict=False)
+    except RuntimeError as err:
+        raise WeightsError(f"{path} does not fit this VQGAN: {str(err).splitlines()[0]}") from None
+    if missing := [k for k in wanted if k not in state]:
+        raise WeightsError(f"{path} lacks {missing[0]} (and {len(missing) - 1} more)")
 
 
 class VQGANTask(Task):
@@ -34,7 +62,13 @@ class VQGANTask(Task):
         self.size = int(cfg.data.size)
         self.vqgan = build_vqgan(cfg.model)["vqgan"].to(device)
         self.modules = {"vqgan": self.vqgan}
-        self.optimizers = {"vqgan": torch.optim.Adam(self.vqgan.parameters(), lr=cfg.lr, betas=(0.5, 0.9))}
+        self.frozen_codes = bool(cfg.get("freeze_codes"))
+        if self.frozen_codes:
+            load_code_parts(self.vqgan, cfg.freeze_codes)
+            for name, param in self.vqgan.named_parameters():
+                param.requires_grad_(not name.startswith(CODE_PARTS))
+        trained = [p for p in self.vqgan.parameters() if p.requires_grad]
+        self.optimizers = {"vqgan": torch.optim.Adam(trained, lr=cfg.lr, betas=(0.5, 0.9))}
         self.eval_scenes = sample_scenes(int(cfg.eval.samples), EVAL_SEED)
         self.eval_images = render_scenes(self.eval_scenes, self.size)
         self.usage = torch.zeros(self.vqgan.n_embed)
@@ -53,6 +87,8 @@ class VQGANTask(Task):
         if step < self.window_start or self.usage.sum() == 0:
             self.window_start = step
         x = self.batch(step)
+        if self.frozen_codes:
+            return self.decoder_step(x, step)
         recon, vq_loss, indices = self.vqgan(x)
         loss_rec = (recon - x).abs().mean()
         loss = loss_rec + vq_loss
@@ -68,9 +104,22 @@ class VQGANTask(Task):
             logs["restarted"] = float(self.restart_dead_codes(x, step))
         return logs
 
+    def decoder_step(self, x: torch.Tensor, step: int) -> dict[str, float]:
+        """The second stage: L1 of the decoder's picture from the frozen codes of x."""
+        with torch.no_grad():
+            quant, _ = self.vqgan.encode(x)
+        loss = (self.vqgan.decode_raw(quant) - x).abs().mean()
+        optimizer = self.optimizers["vqgan"]
+        for group in optimizer.param_groups:
+            group["lr"] = self.lr_at(step)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return {"loss": loss.item(), "l1": loss.item()}
+
     def _restart_due(self, step: int) -> bool:
         every = int(self.cfg.restart_every)
-        if every <= 0 or (step + 1) % every != 0:
+        if every <= 0 or self.frozen_codes or (step + 1) % every != 0:
             return False
         if step + 1 > float(self.cfg.restart_until) * self.total_steps():
             return False
