@@ -165,9 +165,10 @@ def build() -> None:
         "and code prior the project trained on its procedural shapes world) knows colours, "
         "circle/square/triangle, above/below/left of/right of and backgrounds, e.g. *a green triangle "
         "left of a white circle on a blue background*. By default the code prior draws 64 pictures for "
-        "the prompt's CLIP embedding and CLIP keeps the best (the world's checker passes 75-86% of them, "
-        "see weights/code_prior_shapes/card.md); add iterations to let the thesis' optimiser refine it, "
-        "or start from **random codes** as the thesis does (10%: its collages rarely read as scenes). "
+        "the prompt's CLIP embedding and CLIP keeps the best (the world's checker passes 87.5% of "
+        "these results on held-out captions, see weights/code_prior_shapes/card.md); add iterations "
+        "to let the thesis' optimiser refine it, or start from **random codes** as the thesis does "
+        "(10%: its collages rarely read as scenes). "
         "With real checkpoints on disk, choose **local pretrained** and give their folders."
     )
     with gr.Row():
