@@ -220,5 +220,9 @@ def test_decoder_stage_needs_a_vqgan_to_freeze(tiny_cfg, tmp_path):
     cfg = tiny_cfg("vqgan_shapes", f"freeze_codes={tmp_path}")
     with pytest.raises(WeightsError, match="no model.safetensors"):
         VQGANTask(cfg, torch.device("cpu"))
+    shipped = get("vqgan_shapes").weights_dir
+    if (shipped / "model.safetensors").is_file():  # the tiny encoder is not the shipped one's shape
+        with pytest.raises(WeightsError, match="size mismatch for encoder"):
+            VQGANTask(tiny_cfg("vqgan_shapes", f"freeze_codes={shipped}"), torch.device("cpu"))
     with pytest.raises(ValueError, match="decoder_channels needs 4 entries"):
         VQGANTask(tiny_cfg("vqgan_shapes", "model.decoder_channels=[8,8]"), torch.device("cpu"))

@@ -48,8 +48,9 @@ def load_code_parts(vqgan, folder) -> None:
     wanted = [k for k in vqgan.state_dict() if k.startswith(CODE_PARTS)]
     try:
         vqgan.load_state_dict(state, strict=False)
-    except RuntimeError as err:
-        raise WeightsError(f"{path} does not fit this VQGAN: {str(err).splitlines()[0]}") from None
+    except RuntimeError as err:  # the first line only names the class; the next names the tensor
+        detail = next((line.strip() for line in str(err).splitlines()[1:] if line.strip()), str(err))
+        raise WeightsError(f"{path} does not fit this VQGAN: {detail[:200]}") from None
     if missing := [k for k in wanted if k not in state]:
         raise WeightsError(f"{path} lacks {missing[0]} (and {len(missing) - 1} more)")
 
