@@ -85,20 +85,15 @@ class VQGANTask(Task):
         return cosine_after(step, self.cfg.lr, int(self.cfg.get("decay_start", 0)), self.total_steps(), 0.1)
 
     def train_step(self, step):
-        if step < self.window_start or self.usage.sum() == 0:
-            self.window_start = step
         x = self.batch(step)
         if self.frozen_codes:
             return self.decoder_step(x, step)
+        if step < self.window_start or self.usage.sum() == 0:
+            self.window_start = step
         recon, vq_loss, indices = self.vqgan(x)
         loss_rec = (recon - x).abs().mean()
         loss = loss_rec + vq_loss
-        optimizer = self.optimizers["vqgan"]
-        for group in optimizer.param_groups:
-            group["lr"] = self.lr_at(step)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        self._update(loss, step)
         self.usage += torch.bincount(indices.flatten().cpu(), minlength=self.vqgan.n_embed)
         logs = {"loss": loss.item(), "l1": loss_rec.item(), "vq": vq_loss.item()}
         if self._restart_due(step):
@@ -106,21 +101,25 @@ class VQGANTask(Task):
         return logs
 
     def decoder_step(self, x: torch.Tensor, step: int) -> dict[str, float]:
-        """The second stage: L1 of the decoder's picture from the frozen codes of x."""
+        """The second stage: L1 of the decoder's picture from the frozen codes of x (the codebook
+        never moves, so there are no usage counts and no restarts)."""
         with torch.no_grad():
             quant, _ = self.vqgan.encode(x)
         loss = (self.vqgan.decode_raw(quant) - x).abs().mean()
+        self._update(loss, step)
+        return {"loss": loss.item(), "l1": loss.item()}
+
+    def _update(self, loss: torch.Tensor, step: int) -> None:
         optimizer = self.optimizers["vqgan"]
         for group in optimizer.param_groups:
             group["lr"] = self.lr_at(step)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        return {"loss": loss.item(), "l1": loss.item()}
 
     def _restart_due(self, step: int) -> bool:
         every = int(self.cfg.restart_every)
-        if every <= 0 or self.frozen_codes or (step + 1) % every != 0:
+        if every <= 0 or (step + 1) % every != 0:
             return False
         if step + 1 > float(self.cfg.restart_until) * self.total_steps():
             return False
