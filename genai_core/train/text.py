@@ -13,7 +13,7 @@ from ..data import text as data
 from ..metrics.text import bleu_chrf, perplexity
 from ..models.lstm import build_lstm
 from ..models.transformer import build_translator, greedy_decode
-from .task import EpochSampler, Task
+from .task import EpochSampler, Task, decay_groups, warmup_cosine
 
 
 def noam_rate(step: int, d_model: int, warmup: int, factor: float) -> float:
@@ -125,7 +125,8 @@ class WordLSTMTask(Task):
         self.sampler = EpochSampler(self.windows, cfg.batch_size, cfg.seed)
         self.lstm = build_lstm(cfg.model)["lstm"].to(device)
         self.modules = {"lstm": self.lstm}
-        self.optimizers = {"lstm": torch.optim.Adam(self.lstm.parameters(), lr=cfg.lr)}
+        weight_decay = float(cfg.get("weight_decay", 0.0))
+        self.optimizers = {"lstm": torch.optim.AdamW(decay_groups(self.lstm, weight_decay), lr=cfg.lr)}
 
     def _vocabulary(self, tokens):
         folder = Path(self.cfg.out_dir)
@@ -153,6 +154,11 @@ class WordLSTMTask(Task):
         logits, _ = self.lstm(inputs)
         loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten())
         optimizer = self.optimizers["lstm"]
+        if self.cfg.get("warmup") is not None:  # warm-up, then cosine decay to lr_floor x lr
+            rate = warmup_cosine(step, self.cfg.lr, int(self.cfg.warmup), self.total_steps(),
+                                 float(self.cfg.lr_floor))  # fmt: skip
+            for group in optimizer.param_groups:
+                group["lr"] = rate
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.lstm.parameters(), self.cfg.clip)
