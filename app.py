@@ -1,4 +1,4 @@
-"""genai-playground: one tab per registered model, plus About. Run: python app.py"""
+"""genai-playground: one tab per registered model, plus Train and About. Run: python app.py"""
 
 import importlib
 
@@ -8,10 +8,12 @@ from demos import about, serving, train
 from genai_core.registry import REGISTRY
 
 QUEUE_SIZE = 32  # requests waiting beyond this are refused at once instead of piling up
-CONCURRENCY = 2  # one per CPU core on a free Space
+# launch() settings the app needs wherever it is served (python app.py, a Space, the tests)
+LAUNCH = {"max_file_size": serving.MAX_UPLOAD}
 
 
 def build_app() -> gr.Blocks:
+    serving.configure_threads()
     serving.make_image_cache_writes_atomic()  # same-seed requests must not corrupt each other's images
     serving.bound_native_memory()  # per-thread malloc arenas otherwise hoard freed tensor memory
     with gr.Blocks(title="genai-playground", delete_cache=(3600, 3600)) as app:
@@ -25,11 +27,12 @@ def build_app() -> gr.Blocks:
                 train.build()
             with gr.Tab("About", id="about"):
                 about.build()
-    app.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    app.queue(default_concurrency_limit=serving.WORKERS, max_size=QUEUE_SIZE)
+    serving.harden(app)
     return app
 
 
 demo = build_app()
 
 if __name__ == "__main__":
-    demo.launch()
+    demo.launch(**LAUNCH)

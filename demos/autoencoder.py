@@ -12,7 +12,7 @@ from PIL import Image
 from genai_core.data.mnist import to_model_range
 from genai_core.pipelines.digits import EMPTY_DRAWING, prepare_drawing, reconstruction_metrics
 
-from .common import check_int, check_seed, pipeline, seed_box, user_errors
+from .common import bounded_sketchpad, check_int, check_seed, pipeline, seed_box, user_error, user_errors
 
 NAME = "mnist_autoencoder"
 SCALE = 8  # 28-pixel digits shown 8x larger, with crisp nearest-neighbour pixels
@@ -86,7 +86,7 @@ def reconstruct_drawing(drawing):
     """A Sketchpad value {'background', 'layers', 'composite'}, or a plain image (API callers)."""
     image = drawing.get("composite") if isinstance(drawing, dict) else drawing
     if image is None:
-        raise gr.Error(EMPTY_DRAWING)
+        raise user_error(EMPTY_DRAWING)
     if isinstance(image, str):  # a file path, when the API sends a file
         image = Image.open(image)
     digit = torch.from_numpy(prepare_drawing(image))[None]  # ValueError -> gr.Error (user_errors)
@@ -121,8 +121,8 @@ def build() -> None:
                 seed = seed_box()
                 random_button = gr.Button("Random test digit")
             with gr.Tab("Draw"):
-                sketch = gr.Sketchpad(
-                    label="Draw one digit (pick the brush tool on the left first)",
+                sketch = bounded_sketchpad(
+                    label="Draw one digit",
                     type="numpy",
                     image_mode="L",  # transparent canvas flattened on white: dark strokes on white
                     canvas_size=(280, 280),

@@ -11,6 +11,8 @@ from genai_core.checkpoint import WeightsError
 from genai_core.data.shapes import check_image, parse_prompt
 from genai_core.images import image_grid, save_animation
 from genai_core.pipelines.clip_vqgan import (
+    MAX_PROMPT_CHARS,
+    MAX_PROMPTS,
     OFFLINE_DEFAULTS,
     Keyframe,
     PromptSettings,
@@ -19,7 +21,17 @@ from genai_core.pipelines.clip_vqgan import (
 )
 from genai_core.pipelines.faces import upsample
 
-from .common import check_float, check_int, check_seed, image_array, output_path, seed_box
+from . import serving
+from .common import (
+    check_float,
+    check_int,
+    check_seed,
+    check_text,
+    image_array,
+    output_path,
+    seed_box,
+    user_error,
+)
 
 MODELS = ("Offline pair (shapes world, shipped)", "Local pretrained (taming VQGAN + Hugging Face CLIP)")
 STARTS = {"Code prior's draw, chosen by CLIP": "prior", "Random codes (the thesis)": "random"}
@@ -42,25 +54,28 @@ def _pair(model, vqgan_dir, clip_name):
         try:
             return offline_pair()
         except (WeightsError, OSError) as err:
-            raise gr.Error(f"The shipped shapes-world models cannot be loaded: {err}") from None
+            raise user_error(f"The shipped shapes-world models cannot be loaded: {err}") from None
     if model != MODELS[1]:
-        raise gr.Error(f"Model must be one of: {'; '.join(MODELS)}")
-    if not (vqgan_dir or "").strip() or not (clip_name or "").strip():
-        raise gr.Error("Local pretrained needs a VQGAN folder (last.ckpt, model.yaml) and a CLIP folder")
+        raise user_error(f"Model must be one of: {'; '.join(MODELS)}")
+    vqgan_dir = check_text(vqgan_dir, "VQGAN folder", 500)
+    clip_name = check_text(clip_name, "CLIP folder", 500)
+    if not vqgan_dir.strip() or not clip_name.strip():
+        raise user_error("Local pretrained needs a VQGAN folder (last.ckpt, model.yaml) and a CLIP folder")
     try:
         return pretrained_pair(vqgan_dir.strip(), clip_name.strip())
     except (ValueError, WeightsError, OSError, ImportError) as err:
-        raise gr.Error(f"The pretrained models cannot be loaded: {err}") from None
+        raise user_error(f"The pretrained models cannot be loaded: {err}") from None
 
 
 def _settings(include, exclude, extras, w1, w2, alpha, beta, iterations, lr, crops, noise, size, seed, every,
               start, candidates, beams, stages, guidance):  # fmt: skip
     if start not in STARTS:
-        raise gr.Error(f"Start must be one of: {'; '.join(STARTS)}")
+        raise user_error(f"Start must be one of: {'; '.join(STARTS)}")
+    include = check_text(include, "Include prompts", MAX_PROMPTS * (MAX_PROMPT_CHARS + 1))
     settings = PromptSettings(
-        include=[line for line in str(include or "").splitlines() if line.strip()],
-        exclude=str(exclude or ""),
-        extras=str(extras or ""),
+        include=[line for line in include.splitlines() if line.strip()],
+        exclude=check_text(exclude, "Exclude prompt", MAX_PROMPT_CHARS),
+        extras=check_text(extras, "Extras prompt", MAX_PROMPT_CHARS),
         w1=check_float(w1, "w1", 0, 10),
         w2=check_float(w2, "w2", 0, 10),
         alpha=check_float(alpha, "alpha", 0, 10),
@@ -81,7 +96,7 @@ def _settings(include, exclude, extras, w1, w2, alpha, beta, iterations, lr, cro
     try:
         settings.validate()
     except ValueError as err:
-        raise gr.Error(str(err)) from None
+        raise user_error(str(err)) from None
     return settings
 
 
@@ -103,13 +118,14 @@ def generate(model, vqgan_dir, clip_name, include, exclude, extras, w1, w2, alph
                          seed, every, start, candidates, beams, stages, guidance)  # fmt: skip
     unknown = pair.unknown_words(settings)
     if unknown:
-        raise gr.Error(f"The CLIP model does not know these words: {', '.join(sorted(set(unknown)))}")
+        raise user_error(f"The CLIP model does not know these words: {', '.join(sorted(set(unknown)))}")
     session = getattr(request, "session_hash", None) or "direct"
     stop = _stops[session] = threading.Event()
+    should_stop = lambda: stop.is_set() or serving.client_gone(request)  # noqa: E731
     keyframes: list[Keyframe] = []
     lines: list[str] = []
     try:
-        for event in pair.optimise(settings, should_stop=stop.is_set):
+        for event in pair.optimise(settings, should_stop=should_stop):
             if isinstance(event, Keyframe):
                 keyframes.append(event)
                 lines.append(f"**{event.prompt}**: {_verdict(pair, event.image, event.prompt)}")
@@ -120,7 +136,7 @@ def generate(model, vqgan_dir, clip_name, include, exclude, extras, w1, w2, alph
             preview = image_array(upsample(event.image[None], DISPLAY)[0])
             yield preview, None, None, "\n\n".join([*lines, status])
     except ValueError as err:
-        raise gr.Error(str(err)) from None
+        raise user_error(str(err)) from None
     finally:
         _stops.pop(session, None)
     if not keyframes:
@@ -169,17 +185,22 @@ def build() -> None:
         "these results on held-out captions, see weights/code_prior_shapes/card.md); add iterations "
         "to let the thesis' optimiser refine it, or start from **random codes** as the thesis does "
         "(10%: its collages rarely read as scenes). "
-        "With real checkpoints on disk, choose **local pretrained** and give their folders."
+        "With real checkpoints in the server's `pretrained/` folder, choose **local pretrained** and "
+        "name their folders."
     )
     with gr.Row():
         with gr.Column(scale=1):
             model = gr.Radio(list(MODELS), value=MODELS[0], label="Model")
-            vqgan_dir = gr.Textbox(label="VQGAN folder (last.ckpt + model.yaml)", visible=False)
-            clip_name = gr.Textbox(label="CLIP folder or hub name", value="openai/clip-vit-base-patch32",
-                                   visible=False)  # fmt: skip
-            include = gr.Textbox(DEFAULT_PROMPT, lines=2, label="Include prompts (one image per line)")
-            exclude = gr.Textbox(label="Exclude prompt (optional)")
-            extras = gr.Textbox(label="Extras prompt (optional, added to every include prompt)")
+            vqgan_dir = gr.Textbox(label="VQGAN folder in pretrained/ (last.ckpt + model.yaml)",
+                                   value="vqgan_imagenet_f16_16384", visible=False,
+                                   max_length=500)  # fmt: skip
+            clip_name = gr.Textbox(label="CLIP folder in pretrained/", value="clip-vit-base-patch32",
+                                   visible=False, max_length=500)  # fmt: skip
+            include = gr.Textbox(DEFAULT_PROMPT, lines=2, label="Include prompts (one image per line)",
+                                 max_length=MAX_PROMPTS * (MAX_PROMPT_CHARS + 1))  # fmt: skip
+            exclude = gr.Textbox(label="Exclude prompt (optional)", max_length=MAX_PROMPT_CHARS)
+            extras = gr.Textbox(label="Extras prompt (optional, added to every include prompt)",
+                                max_length=MAX_PROMPT_CHARS)  # fmt: skip
             with gr.Accordion("Weights and optimiser", open=False):
                 w1 = gr.Slider(0, 5, value=1, step=0.1, label="w1 (include)")
                 w2 = gr.Slider(0, 5, value=0.5, step=0.1, label="w2 (extras)")

@@ -1,6 +1,8 @@
 """What every tab shares: the seed box, input checks that become gr.Error, lazy model loading."""
 
 import functools
+import logging
+import math
 import tempfile
 import time
 from pathlib import Path
@@ -13,31 +15,65 @@ from genai_core.checkpoint import WeightsError
 from genai_core.registry import load_pipeline
 
 MAX_SEED = 2**31 - 1
+ERROR_SECONDS = 8  # how long an error toast stays: long enough to read, short enough not to pile up
+log = logging.getLogger("genai_playground")
+
+
+def user_error(message: str) -> gr.Error:
+    """A mistake of the visitor's: shown in the page, logged as one line (never a traceback)."""
+    log.info("user error: %s", message[:300])
+    return gr.Error(message, duration=ERROR_SECONDS, print_exception=False)
 
 
 def seed_box(value: int = 0, label: str = "Seed") -> gr.Number:
     return gr.Number(value=value, label=label, precision=0, minimum=0, maximum=MAX_SEED)
 
 
-def check_int(value, name: str, low: int, high: int) -> int:
-    """Sliders and number boxes can still send anything through the API: check, then convert."""
+def _shown(value) -> str:
+    return repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "..."
+
+
+def _number(value, name: str, allowed: str) -> float:
+    if isinstance(value, bool):
+        raise user_error(f"{name} must be {allowed}, got {_shown(value)}")
     try:
         number = float(value)
-    except (TypeError, ValueError):
-        raise gr.Error(f"{name} must be a number, got {value!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise user_error(f"{name} must be {allowed}, got {_shown(value)}") from None
+    if not math.isfinite(number):
+        raise user_error(f"{name} must be {allowed}, got {_shown(value)}")
+    return number
+
+
+def check_int(value, name: str, low: int, high: int) -> int:
+    """Sliders and number boxes can still send anything through the API: check, then convert."""
+    allowed = f"a whole number from {low} to {high}"
+    number = _number(value, name, allowed)
     if number != int(number) or not low <= number <= high:
-        raise gr.Error(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+        raise user_error(f"{name} must be {allowed}, got {_shown(value)}")
     return int(number)
 
 
 def check_float(value, name: str, low: float, high: float) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise gr.Error(f"{name} must be a number, got {value!r}") from None
-    if not low <= number <= high:  # also rejects NaN
-        raise gr.Error(f"{name} must be between {low} and {high}, got {value!r}")
+    allowed = f"a number from {low} to {high}"
+    number = _number(value, name, allowed)
+    if not low <= number <= high:
+        raise user_error(f"{name} must be {allowed}, got {_shown(value)}")
     return number
+
+
+def check_text(value, name: str, max_chars: int, empty: str | None = None) -> str:
+    """A text input: a string of at most max_chars characters (checked before any work is done).
+    `empty`: the message for a blank text, if blank is not allowed."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise user_error(f"{name} must be text, got {type(value).__name__}")
+    if len(value) > max_chars:
+        raise user_error(f"{name} may be at most {max_chars:,} characters long; this one has {len(value):,}")
+    if empty is not None and not value.strip():
+        raise user_error(empty)
+    return value
 
 
 def check_seed(value, name: str = "Seed") -> int:
@@ -49,7 +85,8 @@ def pipeline(name: str):
     try:
         return load_pipeline(name)
     except (WeightsError, OSError) as err:
-        raise gr.Error(f"The {name} model cannot be loaded: {err}") from None
+        log.warning("the %s model cannot be loaded: %s", name, err)
+        raise gr.Error(f"The {name} model cannot be loaded: {err}", print_exception=False) from None
 
 
 def user_errors(fn):
@@ -62,7 +99,7 @@ def user_errors(fn):
         except gr.Error:
             raise
         except (ValueError, WeightsError) as err:
-            raise gr.Error(str(err)) from None
+            raise user_error(str(err)) from None
 
     return wrapper
 
@@ -95,3 +132,33 @@ def stats_markdown(metrics: dict, labels: dict[str, str]) -> str:
 def image_array(image: torch.Tensor) -> np.ndarray:
     """One image (3, H, W) in [-1, 1] -> HxWx3 uint8 for gr.Image."""
     return ((image.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+MAX_DRAWING_PIXELS = 4_000_000  # a canvas of 2000x2000; a digit needs far less
+
+
+def bounded_sketchpad(**kwargs) -> gr.Sketchpad:
+    """A Sketchpad whose images are measured (from the file header) before they are decoded: Gradio
+    decodes them before any handler runs, and a 164 KB PNG can hold a 13000x13000 canvas (2.5 GB)."""
+    sketchpad = gr.Sketchpad(**kwargs)
+    decode = sketchpad.convert_and_format_image
+
+    def measured(file, flatten_on_white: bool = False):
+        if file is not None:
+            from io import BytesIO
+
+            from PIL import Image
+
+            source = BytesIO(bytes(file)) if isinstance(file, (bytes, bytearray, memoryview)) else file.path
+            try:
+                with Image.open(source) as image:  # reads the header only
+                    width, height = image.size
+            except (OSError, ValueError, Image.DecompressionBombError):
+                raise user_error("The drawing is not an image that can be read (PNG, JPEG, WebP).") from None
+            if width * height > MAX_DRAWING_PIXELS:
+                raise user_error(f"The drawing is too large ({width}x{height}); at most "
+                                 f"{MAX_DRAWING_PIXELS // 1_000_000} megapixels")  # fmt: skip
+        return decode(file, flatten_on_white)
+
+    sketchpad.convert_and_format_image = measured
+    return sketchpad

@@ -9,7 +9,7 @@ import torch
 
 from genai_core.pipelines.faces import PRESETS, upsample
 
-from .common import check_int, check_seed, pipeline, seed_box, user_errors
+from .common import check_int, check_seed, pipeline, seed_box, user_error, user_errors
 
 DISPLAY = 128  # the model draws 32x32 faces; they are enlarged (bicubic) for the page
 
@@ -19,9 +19,9 @@ def check_unit(value, name: str) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise gr.Error(f"{name} must be a number from 0 to 1, got {value!r}") from None
+        raise user_error(f"{name} must be a number from 0 to 1, got {value!r}") from None
     if not math.isfinite(number) or not 0 <= number <= 1:
-        raise gr.Error(f"{name} must be a number from 0 to 1, got {value!r}")
+        raise user_error(f"{name} must be a number from 0 to 1, got {value!r}")
     return number
 
 
@@ -75,7 +75,7 @@ def grid(seed_a, seed_b, male_a, male_b):
 def arithmetic(preset, seed):
     """mean(a) - mean(b) + mean(c) over referee-selected groups of 512 generated faces."""
     if preset not in PRESETS:
-        raise gr.Error(f"Preset must be one of: {'; '.join(PRESETS)}")
+        raise user_error(f"Preset must be one of: {'; '.join(PRESETS)}")
     seed = check_seed(seed)
     images, intended = pipeline("cwgan_glasses").arithmetic(pipeline("face_referee"), preset, seed)
     a, b, c, _ = PRESETS[preset]

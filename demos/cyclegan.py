@@ -11,7 +11,16 @@ from PIL import Image
 from genai_core.data.faces import HAIR_COLOURS, render_batch
 from genai_core.pipelines.cyclegan import load_photo
 
-from .common import check_float, check_seed, image_array, output_path, pipeline, seed_box, user_errors
+from .common import (
+    check_float,
+    check_seed,
+    image_array,
+    output_path,
+    pipeline,
+    seed_box,
+    user_error,
+    user_errors,
+)
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
 DIRECTIONS = ("blond -> black", "black -> blond")
@@ -28,9 +37,9 @@ def _hair_verdict(images: torch.Tensor) -> list[str]:
 def convert(photo, direction, strength):
     """photo: a file path (upload or example) -> (input as used, converted, round trip, verdict)."""
     if photo is None:
-        raise gr.Error("Upload a photo, pick an example or draw a random face first.")
+        raise user_error("Upload a photo, pick an example or draw a random face first.")
     if direction not in DIRECTIONS:
-        raise gr.Error(f"Direction must be one of: {', '.join(DIRECTIONS)}")
+        raise user_error(f"Direction must be one of: {', '.join(DIRECTIONS)}")
     strength = check_float(strength, "Strength", 0.0, 1.0)
     image = load_photo(photo)
     converted, round_trip = pipeline("cyclegan_hair").convert(image, direction, strength)
@@ -48,7 +57,7 @@ def random_face(seed, hair):
     PNG file that becomes the photo to convert."""
     seed = check_seed(seed)
     if hair not in ("blond", "black"):
-        raise gr.Error("Hair must be blond or black")
+        raise user_error("Hair must be blond or black")
     images, _ = render_batch(1, seed, 128, hair_colour=float(HAIR_COLOURS.index(hair)))
     path = output_path(".png")
     Image.fromarray(image_array(images[0])).save(path)

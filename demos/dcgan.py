@@ -16,7 +16,17 @@ from genai_core.images import save_animation
 from genai_core.pipelines.dcgan import MAX_FACES, MAX_FRAMES
 from genai_core.registry import get
 
-from .common import MAX_SEED, check_float, check_int, check_seed, output_path, pipeline, seed_box, user_errors
+from .common import (
+    MAX_SEED,
+    check_float,
+    check_int,
+    check_seed,
+    output_path,
+    pipeline,
+    seed_box,
+    user_error,
+    user_errors,
+)
 
 GRID_SCALE = 2  # 64-pixel faces shown 2x in the grid, 4x alone and in the walk
 FACE_SCALE = 4
@@ -74,7 +84,7 @@ def pick(count, seed, index, truncation):
     seed, truncation = check_seed(seed), check_truncation(truncation)
     face_seed = seed + index
     if face_seed > MAX_SEED:
-        raise gr.Error(f"Seed + face number must be at most {MAX_SEED}; pick a smaller seed")
+        raise user_error(f"Seed + face number must be at most {MAX_SEED}; pick a smaller seed")
     face = enlarge(pipeline("dcgan").face(face_seed, truncation), FACE_SCALE)
     return face, f"Face {index} of the grid is **seed {face_seed}** (seed {seed} + {index}).", face_seed
 

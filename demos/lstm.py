@@ -2,7 +2,9 @@
 
 import gradio as gr
 
-from .common import check_float, check_int, check_seed, pipeline, seed_box, user_errors
+from genai_core.pipelines.text import MAX_PROMPT_CHARS
+
+from .common import check_float, check_int, check_seed, check_text, pipeline, seed_box, user_errors
 
 MAX_LENGTH = 300
 MAX_SAMPLES = 4
@@ -12,10 +14,8 @@ API_EXAMPLES = {"lstm_anna_generate": ("anna said", 40, 0.8, 40, 0.95, 1, 0)}
 
 
 def _settings(prompt, length, temperature, top_k, top_p, seed):
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise gr.Error("Type a prompt: at least one word.")
     return dict(
-        prompt=prompt,
+        prompt=check_text(prompt, "Prompt", MAX_PROMPT_CHARS, empty="Type a prompt: at least one word."),
         length=check_int(length, "Length", 1, MAX_LENGTH),
         temperature=check_float(temperature, "Temperature", 0.0, 3.0),
         top_k=check_int(top_k, "Top-K", 0, 10_000),

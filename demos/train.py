@@ -1,58 +1,66 @@
-"""Tab: train any registered model in the background, watch it, stop, resume and promote it."""
+"""Tab: train any registered model in the background, watch it, stop, resume and promote it.
 
-import shutil
+Everything here can be called by anyone who reaches the app, so the core checks each request
+(genai_core.train.jobs): training must be enabled, the edited config may not interpolate, point
+outside the data folder, weights/ and runs/, or grow a preset's sizes without bound; the shipped
+weights are never overwritten from here.
+"""
 
 import gradio as gr
-import yaml
 from omegaconf import OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
-from genai_core.config import ConfigError, apply_overrides, to_yaml
+from genai_core.config import ConfigError, to_yaml
 from genai_core.pipelines.toy import figure_to_array
-from genai_core.registry import REGISTRY, get, load_pipeline
-from genai_core.train.jobs import TrainingJobs, training_enabled
+from genai_core.registry import REGISTRY, clear_pipelines, get
+from genai_core.train.jobs import HIDDEN_KEYS, JobRefused, TrainingJobs, job_config, training_enabled
 from genai_core.train.plots import history_figure
 
-JOBS = TrainingJobs()  # one per app process: the single training slot
+from . import serving
+from .common import user_error
+
+JOBS = TrainingJobs(work_slot=serving.WORK_SLOTS)  # one per app process: the single training slot
 POLL_SECONDS = 2.0
-HIDDEN_KEYS = ("name", "out_dir")  # set by the job itself
+MAIN_BUTTON = "Start"
 
 
 def editable_config(model: str) -> str:
-    cfg = OmegaConf.to_container(get(model).config(), resolve=True)
+    cfg = OmegaConf.to_container(_spec(model).config(), resolve=True)
     for key in HIDDEN_KEYS:
-        cfg.pop(key)
+        cfg.pop(key, None)
     return to_yaml(OmegaConf.create(cfg))
 
 
+def _spec(model):
+    if model not in REGISTRY:
+        raise user_error(f"Model must be one of: {', '.join(REGISTRY)}")
+    return get(model)
+
+
+def _refuse_unless_enabled():
+    enabled, why = training_enabled()
+    if not enabled:
+        raise user_error(f"Training is off: {why}.")
+
+
 def parse_config(model: str, text: str):
-    """The edited YAML, merged onto the model's config: unknown keys and bad values are refused."""
+    """The edited YAML, checked and merged onto the model's config (after the training-off check, so
+    nothing of a visitor's text is even read when training is off)."""
+    _spec(model)
+    _refuse_unless_enabled()
     try:
-        edited = OmegaConf.create(text or "{}")
-    except (OmegaConfBaseException, ValueError, yaml.YAMLError) as err:
-        raise gr.Error(f"The config is not valid YAML: {str(err).splitlines()[0]}") from None
-    if not isinstance(edited, type(OmegaConf.create({}))):
-        raise gr.Error("The config must be a YAML mapping of key: value")
-    for key in HIDDEN_KEYS:
-        if key in edited:
-            raise gr.Error(f"'{key}' is set by the Train tab; remove it from the config")
-    try:
-        return apply_overrides(get(model).config(), OmegaConf.to_container(edited))
-    except ConfigError as err:
-        raise gr.Error(str(err)) from None
+        return job_config(model, text)
+    except (ConfigError, KeyError) as err:
+        raise user_error(f"Config: {err}") from None
 
 
 def start(model: str, text: str, resume: bool):
-    if model not in REGISTRY:
-        raise gr.Error(f"Unknown model {model!r}")
     cfg = parse_config(model, text)
-    if resume and not JOBS.has_checkpoint(model):
-        raise gr.Error(f"There is no {model} checkpoint to resume; press Start instead")
     try:
         JOBS.start(model, cfg, resume=resume)
-    except RuntimeError as err:
-        raise gr.Error(str(err)) from None
-    return f"Started {model}" + (" (resuming)" if resume else "")
+    except JobRefused as err:
+        raise user_error(str(err)) from None
+    verb = "Resuming" if resume else "Starting"
+    return f"{verb} {get(model).title}: the status on the right shows its progress (or why it failed)."
 
 
 def start_fresh(model, text):
@@ -67,27 +75,30 @@ def stop():
     return JOBS.stop()
 
 
-def promote(model: str, overwrite_shipped: bool):
-    spec = get(model)
-    target = spec.weights_dir if overwrite_shipped else spec.promoted_dir
-    status = JOBS.status()
-    if status.state in ("running", "stopping") and status.model == model:
-        raise gr.Error("Wait for the job to stop before promoting its weights")
+def promote(model: str):
+    _spec(model)
+    _refuse_unless_enabled()
     try:
-        JOBS.promote(model, target, overwrite=True)
-    except Exception as err:
-        raise gr.Error(str(err)) from None
-    load_pipeline.cache_clear()  # the other tabs load the promoted weights on their next call
-    where = "the shipped weights (overwritten)" if overwrite_shipped else f"{target} (shipped weights kept)"
-    return f"Promoted the {model} run to {where}; every tab now uses it."
+        where = JOBS.promote(model)
+    except JobRefused as err:
+        raise user_error(str(err)) from None
+    except Exception as err:  # noqa: BLE001 (a missing export is a message: WeightsError, OSError)
+        raise user_error(str(err).replace(str(JOBS.runs_root), "the Train tab's run folder")) from None
+    clear_pipelines()  # the tabs load the promoted weights on their next call
+    return (f"Promoted the {model} run: the tabs now use it (copied to `{where}`). The shipped weights "
+            "are unchanged; Revert goes back to them.")  # fmt: skip
 
 
 def revert(model: str):
-    spec = get(model)
-    if not spec.promoted_dir.exists():
+    _spec(model)
+    _refuse_unless_enabled()
+    try:
+        reverted = JOBS.revert(model)
+    except JobRefused as err:
+        raise user_error(str(err)) from None
+    if not reverted:
         return f"{model} already uses its shipped weights"
-    shutil.rmtree(spec.promoted_dir)
-    load_pipeline.cache_clear()
+    clear_pipelines()
     return f"{model} uses its shipped weights again"
 
 
@@ -108,22 +119,22 @@ def build() -> None:
     intro = (
         "Train any registered model as a background job: closing the page does not stop it. One job "
         "runs at a time. Stop writes a resumable checkpoint; Promote makes the run's best weights the "
-        "ones the other tabs use."
+        "ones the other tabs use (the shipped weights stay on disk: Revert goes back to them)."
     )
-    gr.Markdown(intro + ("" if enabled else f"\n\n**{why}.**"))
+    gr.Markdown(intro + ("" if enabled else f"\n\n**Training is off: {why}.**"))
     first = next(iter(REGISTRY))
     with gr.Row():
         with gr.Column(scale=1):
-            model = gr.Dropdown(list(REGISTRY), value=first, label="Model")
+            model = gr.Dropdown([(spec.title, spec.name) for spec in REGISTRY.values()], value=first,
+                                label="Model")  # fmt: skip
             config = gr.Code(editable_config(first), language="yaml", label="Config (edit, then Start)")
             with gr.Row():
-                start_button = gr.Button("Start", variant="primary", interactive=enabled)
+                start_button = gr.Button(MAIN_BUTTON, variant="primary", interactive=enabled)
                 resume_button = gr.Button("Resume", interactive=enabled)
                 stop_button = gr.Button("Stop", variant="stop")
             with gr.Row():
-                overwrite = gr.Checkbox(False, label="Overwrite the shipped weights")
-                promote_button = gr.Button("Promote")
-                revert_button = gr.Button("Revert to shipped")
+                promote_button = gr.Button("Promote", interactive=enabled)
+                revert_button = gr.Button("Revert to shipped", interactive=enabled)
             message = gr.Markdown()
         with gr.Column(scale=2):
             status = gr.Markdown()
@@ -133,7 +144,7 @@ def build() -> None:
     start_button.click(start_fresh, [model, config], message, api_name="train_start")
     resume_button.click(resume, [model, config], message, api_name="train_resume")
     stop_button.click(stop, None, message, api_name="train_stop")
-    promote_button.click(promote, [model, overwrite], message, api_name="train_promote")
+    promote_button.click(promote, model, message, api_name="train_promote")
     revert_button.click(revert, model, message, api_name="train_revert")
     timer = gr.Timer(POLL_SECONDS)
     timer.tick(poll, None, [status, curves, sample], api_name="train_status", show_progress="hidden")

@@ -2,7 +2,7 @@
 
 import gradio as gr
 
-from .common import check_int, pipeline, user_errors
+from .common import check_int, pipeline, user_error, user_errors
 
 MAX_CHARS = 300  # the model saw sentences of at most 9 English words
 EXAMPLES = [  # the book's two sentences first
@@ -18,9 +18,9 @@ MAIN_BUTTON = "Translate"  # what the browser test clicks on this tab (the resul
 
 def _text(text) -> str:
     if not isinstance(text, str) or not text.strip():
-        raise gr.Error("Type an English sentence to translate.")
+        raise user_error("Type an English sentence to translate.")
     if len(text) > MAX_CHARS:
-        raise gr.Error(f"Keep it under {MAX_CHARS} characters: the model learned from short sentences.")
+        raise user_error(f"Keep it under {MAX_CHARS} characters: the model learned from short sentences.")
     return text.strip()
 
 

@@ -21,6 +21,7 @@ from .common import (
     output_path,
     pipeline,
     seed_box,
+    user_error,
     user_errors,
 )
 
@@ -33,7 +34,7 @@ EXAMPLES = sorted((Path(__file__).parent / "examples").glob("*.png"))
 
 def _model(choice: str):
     if choice not in MODELS:
-        raise gr.Error(f"Model must be one of: {', '.join(MODELS)}")
+        raise user_error(f"Model must be one of: {', '.join(MODELS)}")
     return pipeline(MODELS[choice])
 
 
@@ -52,7 +53,7 @@ def generate(choice, n, seed, temperature):
 
 def _photo(path) -> torch.Tensor:
     if path is None:
-        raise gr.Error("Upload a face photo first (or pick an example).")
+        raise user_error("Upload a face photo first (or pick an example).")
     return load_photo(path)
 
 
@@ -90,7 +91,7 @@ def arithmetic(choice, preset, seed):
     """mean(mu | a) - mean(mu | b) + mean(mu | c) over 512 labelled faces, decoded; the referee reads it."""
     vae = _model(choice)
     if preset not in PRESETS:
-        raise gr.Error(f"Preset must be one of: {'; '.join(PRESETS)}")
+        raise user_error(f"Preset must be one of: {'; '.join(PRESETS)}")
     images, intended = vae.arithmetic(preset, check_seed(seed))
     captions = pipeline("face_referee").captions(images)
     a, b, c, _ = PRESETS[preset]

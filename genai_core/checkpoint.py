@@ -77,7 +77,8 @@ def load_config(folder) -> DictConfig:
     try:
         return OmegaConf.load(path)
     except Exception as err:  # a corrupt YAML file raises many different types
-        raise WeightsError(f"cannot read {path}: {err}") from None
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__  # no quoted content
+        raise WeightsError(f"cannot read {path}: {reason}") from None
 
 
 def load_weights(folder, modules: dict) -> None:

@@ -11,6 +11,9 @@ from omegaconf.errors import OmegaConfBaseException
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = PROJECT_ROOT / "configs"
+WEIGHTS_ROOT = PROJECT_ROOT / "weights"
+RUNS_ROOT = PROJECT_ROOT / "runs"
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 
 # Keys every model understands. A preset only lists what differs (nanoGPT style).
 DEFAULTS = {
@@ -101,3 +104,74 @@ def project_path(path) -> Path | None:
     if path.is_absolute() or path.exists():
         return path
     return PROJECT_ROOT / path
+
+
+# ---------------------------------------------------------------- configs from untrusted callers
+
+# Keys whose values name files or folders: leaf names, and leaf-name endings.
+PATH_LEAVES = ("path", "attributes", "referee", "init_from", "freeze_codes", "masks")
+PATH_SUFFIXES = ("_path", "_dir", "_file", "_from", "_folder")
+
+
+def is_path_key(key: str) -> bool:
+    leaf = key.rsplit(".", 1)[-1]
+    return leaf in PATH_LEAVES or leaf.endswith(PATH_SUFFIXES)
+
+
+def leaves(tree, prefix: str = ""):
+    """(dotted key, value) for every leaf of a nest of dicts; lists are leaves."""
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from leaves(value, dotted + ".")
+        else:
+            yield dotted, value
+
+
+def data_root() -> Path:
+    """Where training data lives: GENAI_DATA_DIR, else ../shared/data beside the project."""
+    import os
+
+    return Path(os.environ.get("GENAI_DATA_DIR") or SHARED_DATA)
+
+
+def allowed_roots() -> tuple[Path, ...]:
+    return (data_root(), WEIGHTS_ROOT, RUNS_ROOT)
+
+
+def confined_path(key: str, value) -> None:
+    """Refuse a path outside the data folder, weights/ and runs/ (symbolic links resolved first).
+    The message names the key and the allowed folders, never the file or its content."""
+    if value is None:
+        return
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{key} must be a path (text) inside the data folder, weights/ or runs/")
+    resolved = project_path(value).resolve()
+    for root in allowed_roots():
+        if resolved.is_relative_to(root.resolve()):
+            return
+    raise ConfigError(f"{key} must point inside the data folder, weights/ or runs/ of the app")
+
+
+def no_interpolations(tree, where: str = "the config", max_nodes: int = 10_000) -> None:
+    """OmegaConf would resolve ${...} (other keys, environment variables, resolvers): a visitor could
+    read the server's secrets through an error message. Refuse them anywhere in keys or values, and
+    refuse trees of more than max_nodes nodes (YAML aliases can make a short text expand enormously)."""
+    count = 0
+
+    def visit(node, key):
+        nonlocal count
+        count += 1
+        if count > max_nodes:
+            raise ConfigError(f"{where} is too large ({max_nodes:,} entries at most)")
+        if isinstance(node, dict):
+            for k, v in node.items():
+                visit(k, key)
+                visit(v, f"{key}.{k}" if key else str(k))
+        elif isinstance(node, list):
+            for item in node:
+                visit(item, key)
+        elif isinstance(node, str) and "${" in node:
+            raise ConfigError(f"{key or 'a key'}: interpolations (${{...}}) are not allowed in {where}")
+
+    visit(tree, "")

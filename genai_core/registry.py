@@ -5,12 +5,10 @@ import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import PROJECT_ROOT, load_config
+from .config import RUNS_ROOT, SHARED_DATA, WEIGHTS_ROOT, load_config  # noqa: F401 (re-exported)
 
-WEIGHTS_ROOT = PROJECT_ROOT / "weights"
 # Weights promoted from the Train tab; they take precedence over the shipped ones until reverted.
-PROMOTED_ROOT = PROJECT_ROOT / "runs" / "promoted"
-SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+PROMOTED_ROOT = RUNS_ROOT / "promoted"
 
 
 def _resolve(dotted: str):
@@ -62,7 +60,7 @@ _TINY_TOY = ("steps=20", "eval_every=10", "sample_every=10", "checkpoint_every=1
 _TINY_TEXT = ("epochs=null", "steps=6", "eval_every=3", "checkpoint_every=3", "log_every=2",
               "data.source=synthetic")  # fmt: skip
 _TINY_LSTM = (*_TINY_TEXT, "batch_size=8", "seq_len=16", "data.val_chapters=2", "model.hidden=32",
-              "model.embed_dim=16", "model.layers=2")  # fmt: skip
+              "model.embed_dim=16", "model.proj_size=16", "model.layers=2")  # fmt: skip
 _TINY_TRANSLATOR = (*_TINY_TEXT, "max_tokens=300", "warmup=3", "tokenizer.vocab_size=120",
                     "data.test_size=10", "data.val_size=10", "eval.sentences=8", "model.d_model=32",
                     "model.heads=2", "model.d_ff=64", "model.encoder_layers=1", "model.decoder_layers=1",
@@ -188,3 +186,21 @@ def get(name: str) -> ModelSpec:
 def load_pipeline(name: str):
     """The pipeline of a shipped model, loaded on first use and then kept (one copy per process)."""
     return get(name).load_pipeline()
+
+
+_DEPENDENT_CACHES = []  # functools caches of objects built from loaded pipelines (e.g. the CLIP + VQGAN pair)
+
+
+def built_from_pipelines(cached_fn):
+    """Register a functools-cached function whose result holds loaded pipelines, so that
+    clear_pipelines() forgets it too."""
+    _DEPENDENT_CACHES.append(cached_fn)
+    return cached_fn
+
+
+def clear_pipelines() -> None:
+    """Forget every loaded pipeline (after a promotion or revert): the next call loads the weights
+    the registry now points at."""
+    load_pipeline.cache_clear()
+    for cached in _DEPENDENT_CACHES:
+        cached.cache_clear()

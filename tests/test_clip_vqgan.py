@@ -257,16 +257,18 @@ def _tiny_hf_clip(folder):
     transformers.CLIPTokenizer(vocab=vocab, merges=[]).save_pretrained(folder)
 
 
-def test_local_pretrained_pair_runs_the_tab_offline(tmp_path):
+def test_local_pretrained_pair_runs_the_tab_offline(tmp_path, monkeypatch):
     """The 'Local pretrained' choice end to end: a taming-layout VQGAN folder (last.ckpt +
-    model.yaml) and a Hugging Face CLIP folder, both made here; nothing is downloaded."""
+    model.yaml) and a Hugging Face CLIP folder, both made here in the pretrained-models folder
+    (named relative to it); nothing is downloaded."""
     from tests.test_vqgan import _taming_state, _write_taming_run
 
+    monkeypatch.setenv("GENAI_PRETRAINED_DIR", str(tmp_path))
     _tiny_hf_clip(tmp_path / "clip")
     (tmp_path / "vqgan").mkdir()
     _write_taming_run(tmp_path / "vqgan", _taming_state())
     args = list(tab.API_EXAMPLES["clip_vqgan_generate"])
-    args[:3] = [tab.MODELS[1], str(tmp_path / "vqgan"), str(tmp_path / "clip")]
+    args[:3] = [tab.MODELS[1], "vqgan", str(tmp_path / "clip")]
     args[10], args[14], args[16] = 2, 32, 1  # iterations, size, preview every
     args[17] = "Random codes (the thesis)"  # a pretrained pair has no code prior
     outputs = list(tab.generate(*args))

@@ -7,7 +7,7 @@ import pytest
 
 import genai_core.registry as registry
 from demos import train
-from genai_core.train.jobs import TrainingJobs
+from genai_core.train.jobs import TrainingJobs, shown_path
 
 TINY = (
     "steps: {steps}\neval_every: 10\nsample_every: 10\ncheckpoint_every: 10\nlog_every: 5\n"
@@ -37,7 +37,7 @@ def jobs(tmp_path, monkeypatch):
 
 
 def test_a_job_trains_reports_and_is_promoted_then_reverted(jobs):
-    assert "Started toy_curve" in train.start_fresh("toy_curve", TINY.format(steps=30))
+    assert "Starting Curve y = 1.08^x" in train.start_fresh("toy_curve", TINY.format(steps=30))
     jobs.wait(60)
     status = jobs.status()
     assert status.state == "finished" and status.step == 30
@@ -45,16 +45,19 @@ def test_a_job_trains_reports_and_is_promoted_then_reverted(jobs):
     assert "finished" in text and curves.ndim == 3 and sample.ndim == 3
 
     spec = registry.get("toy_curve")
-    assert "shipped weights kept" in train.promote("toy_curve", False)
+    shipped = (spec.weights_dir / "model.safetensors").read_bytes()
+    assert "the tabs now use it" in train.promote("toy_curve")
     assert spec.active_weights_dir == spec.promoted_dir
     assert registry.load_pipeline("toy_curve").cfg.steps == 30  # the tabs now use the new run
     assert "shipped weights again" in train.revert("toy_curve")
     assert spec.active_weights_dir == spec.weights_dir
+    assert (spec.weights_dir / "model.safetensors").read_bytes() == shipped  # never touched
+    assert registry.load_pipeline("toy_curve").cfg.steps != 30
     registry.load_pipeline.cache_clear()
 
 
 def test_one_job_at_a_time_then_stop_and_resume(jobs):
-    train.start_fresh("toy_curve", TINY.format(steps=1_000_000))
+    train.start_fresh("toy_curve", TINY.format(steps=20_000))
     assert wait_until(lambda: jobs.status().step >= 10, timeout=60)
     with pytest.raises(gr.Error, match="already running"):
         train.start_fresh("toy_multiples", "")
@@ -73,6 +76,10 @@ def test_one_job_at_a_time_then_stop_and_resume(jobs):
     [
         ("steps: [unclosed", "not valid YAML"),
         ("stepz: 3", "bad override"),
+        ("threads: 2", "set by the Train tab"),
+        ("steps: 100000000", "steps may be at most"),
+        ("model: {g_hidden: [64, 64, 64, 64, 64, 64, 64, 64, 64]}", "at most 8 entries"),
+        ("data: {path: /etc/passwd}", "must point inside the data folder"),
         ("batch_size: -4", "batch_size must be a positive integer"),
         ("lr: 5", "lr must be"),
         ("out_dir: /etc", "set by the Train tab"),
@@ -105,5 +112,24 @@ def test_the_editor_shows_a_config_that_is_accepted_back(jobs, model):
 
 
 def test_promote_without_a_run_is_a_message(jobs):
-    with pytest.raises(gr.Error, match="has no model.safetensors"):
-        train.promote("toy_multiples", False)
+    with pytest.raises(gr.Error, match="has no model.safetensors") as err:
+        train.promote("toy_multiples")
+    assert str(jobs.runs_root) not in str(err.value)  # no server path
+
+
+def test_a_fresh_start_clears_the_previous_runs_files(jobs):
+    train.start_fresh("toy_curve", TINY.format(steps=10))
+    jobs.wait(60)
+    leftover = jobs.run_dir("toy_curve") / "left_over.txt"
+    leftover.write_text("from an earlier run")
+    train.start_fresh("toy_curve", TINY.format(steps=10))
+    jobs.wait(60)
+    assert jobs.status().state == "finished" and not leftover.exists()
+
+
+def test_status_names_no_absolute_server_path(jobs):
+    train.start_fresh("toy_curve", TINY.format(steps=10))
+    jobs.wait(60)
+    text = train.poll()[0]
+    assert "Run folder: `toy_curve`" in text and str(jobs.runs_root) not in text
+    assert shown_path(registry.RUNS_ROOT / "train_tab" / "toy_curve") == "runs/train_tab/toy_curve"

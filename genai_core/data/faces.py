@@ -414,11 +414,11 @@ def parse_celeba_attributes(source) -> dict[str, dict[str, int]]:
         raise ValueError("the CelebA attribute table is empty")
     names = lines[1].split()
     table = {}
-    for line in lines[2:]:
+    for number, line in enumerate(lines[2:], start=3):
         fields = line.split()
-        if len(fields) != len(names) + 1:
-            raise ValueError(f"bad CelebA attribute row {fields[0] if fields else line!r}: "
-                             f"{len(fields) - 1} values for {len(names)} attributes")  # fmt: skip
+        if len(fields) != len(names) + 1:  # the message quotes no content: the file may be anyone's
+            raise ValueError(f"line {number} of the CelebA attribute table has {len(fields) - 1} values "
+                             f"for {len(names)} attributes")  # fmt: skip
         table[fields[0]] = {k: int(int(v) > 0) for k, v in zip(names, fields[1:], strict=True)}
     return table
 

@@ -34,10 +34,10 @@ def load_npz(path, split="train"):
 
 
 def load_torchvision(root, split="train"):
-    """torchvision's MNIST; downloads into root when the network allows it."""
+    """torchvision's MNIST folder under root (downloaded beforehand: nothing is fetched at run time)."""
     from torchvision.datasets import MNIST
 
-    dataset = MNIST(root or "data", train=split == "train", download=True)
+    dataset = MNIST(root or "data", train=split == "train", download=False)
     return dataset.data, dataset.targets.long()
 
 

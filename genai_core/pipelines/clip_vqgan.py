@@ -26,7 +26,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from ..registry import built_from_pipelines
+
 MAX_PROMPTS = 6
+MAX_PROMPT_CHARS = 300  # CLIP reads 77 tokens at most; longer text is only cost (and echoed in the status)
+# A request's work: crop-steps of the optimiser + 10 x the prior's draws (a draw costs about ten
+# crop-steps), over all include prompts. The cap keeps one request to about a minute of one core.
+MAX_WORK = 24_000
 STARTS = ("prior", "random")
 # What the tab starts with for the offline pair (the search's own defaults are PromptSettings'): the
 # thesis' steps after the prior's draw lowered fidelity (weights/code_prior_shapes/card.md)
@@ -62,6 +68,9 @@ class PromptSettings:
         if len(prompts) > MAX_PROMPTS:
             raise ValueError(f"at most {MAX_PROMPTS} include prompts (one image each), got {len(prompts)}")
         self.include = prompts
+        for text in [*prompts, self.exclude, self.extras]:
+            if len(text) > MAX_PROMPT_CHARS:
+                raise ValueError(f"each prompt may be at most {MAX_PROMPT_CHARS} characters long")
         if self.start not in STARTS:
             raise ValueError(f"start must be one of {', '.join(STARTS)}, got {self.start!r}")
         least = 0 if self.start == "prior" else 1  # the prior's draw alone is a result
@@ -77,6 +86,14 @@ class PromptSettings:
             raise ValueError(f"learning rate must be in (0, 5], got {self.lr}")
         if not 32 <= self.size <= max_size:
             raise ValueError(f"size must be from 32 to {max_size}, got {self.size}")
+        if self.work() > MAX_WORK:
+            raise ValueError(f"this asks for too much work at once ({self.work():,} units; at most "
+                             f"{MAX_WORK:,}, where a unit is one crop of one step and a prior draw counts "
+                             "10): use fewer prompts, iterations, crops, candidates or stages")  # fmt: skip
+
+    def work(self) -> int:
+        draws = self.candidates * self.stages if self.start == "prior" else 0
+        return len(self.include) * (self.iterations * self.crops + 10 * draws)
 
 
 @dataclass
@@ -170,13 +187,14 @@ class CLIPGuidedVQGAN:
                              "random codes")  # fmt: skip
 
     @torch.no_grad()
-    def prior_draw(self, settings, target, exclude, generator) -> tuple[torch.Tensor, float]:
+    def prior_draw(self, settings, target, exclude, generator, should_stop=lambda: False):
         """CLIP-guided beam search over the prior's codes. The grid is drawn in `stages` parts (in
         raster order); at each, the kept grids are continued to `candidates` in all, the prior
         completes every continuation, the completed pictures are scored by the thesis loss on the
         whole image, and the `beams` continuations with the best completions are kept. exclude is
         also the guidance's negative. Returns the best completed grid seen, as a latent (1, D, h, w),
-        and its loss; one stage is the best of `candidates` draws."""
+        and its loss; one stage is the best of `candidates` draws. should_stop() is checked between
+        stages (then the best grid so far is returned)."""
         length, side = self.prior.length, math.isqrt(self.prior.length)
         part = -(-length // settings.stages)
         kept = torch.zeros(1, 0, dtype=torch.long)
@@ -195,11 +213,14 @@ class CLIPGuidedVQGAN:
             if loss[order[0]] < best_loss:
                 best, best_loss = latents[order[0] : order[0] + 1].clone(), float(loss[order[0]])
             kept = partial[order]
+            if should_stop():
+                break
         return best, best_loss
 
-    def start_latent(self, settings, target, exclude, generator) -> tuple[torch.Tensor, float | None]:
+    def start_latent(self, settings, target, exclude, generator, should_stop=lambda: False):
+        """(latent (1, D, h, w), its loss or None) where the optimiser starts."""
         if settings.start == "prior":
-            return self.prior_draw(settings, target, exclude, generator)
+            return self.prior_draw(settings, target, exclude, generator, should_stop)
         return self.initial_latent(settings, generator), None
 
     # -------------------------------------------------------- the loop
@@ -223,7 +244,7 @@ class CLIPGuidedVQGAN:
             generator = prompt_generator(settings, index)
             target, exclude = self.text_target(settings, prompt)
             if starts is None:
-                start, loss = self.start_latent(settings, target, exclude, generator)
+                start, loss = self.start_latent(settings, target, exclude, generator, should_stop)
             else:
                 start, loss = starts[index], None
             latent = start.detach().clone().requires_grad_(True)
@@ -282,6 +303,7 @@ class CLIPGuidedVQGAN:
 # ---------------------------------------------------------------- the two ways to get a pair
 
 
+@built_from_pipelines
 @functools.cache
 def offline_pair() -> CLIPGuidedVQGAN:
     """The project's VQGAN, CLIP and code prior trained on the procedural shapes world (loaded once)."""
@@ -292,24 +314,66 @@ def offline_pair() -> CLIPGuidedVQGAN:
     return CLIPGuidedVQGAN(vqgan.vqgan, clip, prior.prior)
 
 
-@functools.lru_cache(maxsize=1)  # real models are large: keep only the last pair asked for
+PRETRAINED_ENV = "GENAI_PRETRAINED_DIR"  # where an operator puts real checkpoints (default: pretrained/)
+DOWNLOADS_ENV = "GENAI_ALLOW_DOWNLOADS"  # "1": a CLIP hub name may be fetched (never by default)
+
+
+def pretrained_root() -> Path:
+    import os
+
+    from ..config import PROJECT_ROOT
+
+    return Path(os.environ.get(PRETRAINED_ENV) or PROJECT_ROOT / "pretrained").expanduser().resolve()
+
+
+def _inside_pretrained_root(text: str, what: str) -> Path:
+    """A folder the visitor named, which must lie inside pretrained_root(): the tab is public, and
+    an arbitrary server path must neither be read nor reveal whether it exists."""
+    root = pretrained_root()
+    folder = Path(text).expanduser()
+    folder = (folder if folder.is_absolute() else root / folder).resolve()
+    if not folder.is_relative_to(root):
+        raise ValueError(f"the {what} folder must be inside the pretrained-models folder "
+                         f"(${PRETRAINED_ENV}, default pretrained/ in the project)")  # fmt: skip
+    return folder
+
+
 def pretrained_pair(vqgan_dir: str, clip_name_or_path: str) -> CLIPGuidedVQGAN:
     """A taming-transformers VQGAN folder (last.ckpt + model.yaml, or checkpoints/ + configs/ as in
-    the released zip) and a Hugging Face CLIP (a local folder, or a hub name when online)."""
+    the released zip) and a Hugging Face CLIP folder, both inside pretrained_root() (relative names
+    are taken from there). A CLIP hub name ("owner/name") is downloaded only where the operator set
+    GENAI_ALLOW_DOWNLOADS=1 and no such folder exists; nothing else ever leaves the machine."""
+    import os
+    import re
+
+    vqgan = _inside_pretrained_root(vqgan_dir, "VQGAN")
+    name = clip_name_or_path.strip()
+    hub_name = re.fullmatch(r"[\w.-]+/[\w.-]+", name) is not None
+    if hub_name and os.environ.get(DOWNLOADS_ENV) == "1" and not (pretrained_root() / name).is_dir():
+        return _pretrained_pair(str(vqgan), name)
+    clip = _inside_pretrained_root(name, "CLIP")
+    if not clip.is_dir():
+        raise ValueError(f"there is no CLIP folder {name!r} in the pretrained-models folder (a hub name "
+                         f"is fetched only where the operator set {DOWNLOADS_ENV}=1)")  # fmt: skip
+    return _pretrained_pair(str(vqgan), str(clip))
+
+
+@functools.lru_cache(maxsize=1)  # real models are large: keep only the last pair asked for
+def _pretrained_pair(vqgan_dir: str, clip_name_or_path: str) -> CLIPGuidedVQGAN:
     from ..models.vqgan import load_taming_vqgan
     from .clip import HFCLIPPipeline
 
-    folder = Path(vqgan_dir).expanduser()
+    folder = Path(vqgan_dir)
     found = lambda *paths: next((p for p in paths if p.is_file()), None)  # noqa: E731
     ckpt = found(folder / "last.ckpt", folder / "checkpoints" / "last.ckpt")
     yaml = found(folder / "model.yaml", folder / "configs" / "model.yaml")
     if ckpt is None or yaml is None:
-        raise ValueError(f"{folder} needs last.ckpt and model.yaml (or checkpoints/last.ckpt and configs/"
-                         "model.yaml), as in taming-transformers' vqgan_imagenet_f16_16384")  # fmt: skip
+        raise ValueError("the VQGAN folder needs last.ckpt and model.yaml (or checkpoints/last.ckpt "
+                         "and configs/model.yaml), as in taming's vqgan_imagenet_f16_16384")  # fmt: skip
     vqgan = load_taming_vqgan(ckpt, yaml).eval().requires_grad_(False)
-    local = Path(clip_name_or_path).expanduser()
+    local = Path(clip_name_or_path)
     if local.is_dir():  # a folder on disk: never ask the hub
         clip = HFCLIPPipeline.from_pretrained(local, local_files_only=True)
-    else:
+    else:  # the operator allowed downloads (pretrained_pair checked)
         clip = HFCLIPPipeline.from_pretrained(clip_name_or_path)
     return CLIPGuidedVQGAN(vqgan, clip)

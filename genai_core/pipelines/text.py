@@ -14,6 +14,8 @@ from .base import Pipeline
 
 # ---------------------------------------------------------------- LSTM sampling
 
+MAX_PROMPT_CHARS = 2000  # the model's context is a few sentences; a longer prompt is only cost
+
 
 def check_sampling(temperature: float, top_k: int, top_p: float) -> None:
     if not 0 <= temperature <= 5:
@@ -64,6 +66,8 @@ class WordLSTMPipeline(Pipeline):
         return pipeline
 
     def prompt_tokens(self, prompt: str) -> list[str]:
+        if len(prompt or "") > MAX_PROMPT_CHARS:
+            raise ValueError(f"the prompt may be at most {MAX_PROMPT_CHARS:,} characters long")
         tokens = data.tokenize_words(prompt or "")
         if not tokens:
             raise ValueError("the prompt is empty: type at least one word")
@@ -85,7 +89,7 @@ class WordLSTMPipeline(Pipeline):
         words = self.prompt_tokens(prompt)
         generators = [torch.Generator().manual_seed(int(seed) + i) for i in range(n)]
         ids = torch.tensor([self.vocab.encode(words)] * n)
-        logits, state = self.lstm(ids)
+        logits, state = self.lstm(ids, last_only=True)
         outputs = [list(words) for _ in range(n)]
         for _ in range(length):
             last = logits[:, -1].float()

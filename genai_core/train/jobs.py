@@ -5,21 +5,42 @@ status(). Closing the page changes nothing; Stop asks the trainer to finish its 
 resumable checkpoint.
 """
 
+import contextlib
+import logging
 import os
+import shutil
 import threading
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import yaml
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from ..checkpoint import CHECKPOINT_NAME, promote
-from ..config import PROJECT_ROOT
+from ..config import (
+    PROJECT_ROOT,
+    RUNS_ROOT,
+    ConfigError,
+    apply_overrides,
+    confined_path,
+    data_root,
+    is_path_key,
+    leaves,
+    no_interpolations,
+)
 from ..registry import get
 from .trainer import Callback, Trainer
 
-RUNS_ROOT = PROJECT_ROOT / "runs" / "train_tab"
+JOBS_ROOT = RUNS_ROOT / "train_tab"
 ENABLE_ENV = "GENAI_ENABLE_TRAINING"
+HIDDEN_KEYS = ("name", "out_dir", "threads")  # set by the job and the app, never by a visitor
+GROWTH = 4  # a visitor may raise any whole number of a preset up to this many times its value
+SMALL_LIMIT = 64  # ... or to this, where the preset has no number there
+MAX_PARAMETERS = 50_000_000
+MAX_CONFIG_CHARS = 20_000
+log = logging.getLogger(__name__)
 
 
 def training_enabled() -> tuple[bool, str]:
@@ -32,6 +53,76 @@ def training_enabled() -> tuple[bool, str]:
     if os.environ.get("SPACE_ID"):
         return False, f"training is off on a Space; set {ENABLE_ENV}=1 to enable it"
     return True, ""
+
+
+class JobRefused(RuntimeError):
+    """A request the Train tab does not carry out; the message says why and is safe to show anyone."""
+
+
+def job_config(model: str, text: str):
+    """A visitor's YAML edit of a model's config -> the resolved config a job may run.
+
+    The text comes from anyone who can reach the app, so: no interpolations or resolvers (they would
+    read environment variables), no keys the app sets itself, whole numbers at most GROWTH times the
+    preset's (no unbounded model or data sizes), and paths only inside the data folder, weights/ and
+    runs/. ConfigError otherwise, with a message that quotes no server file."""
+    if len(text or "") > MAX_CONFIG_CHARS:
+        raise ConfigError(f"the config may be at most {MAX_CONFIG_CHARS:,} characters")
+    try:
+        edited = yaml.safe_load(text or "") or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"the config is not valid YAML: {str(err).splitlines()[0]}") from None
+    if not isinstance(edited, dict):
+        raise ConfigError("the config must be a YAML mapping of key: value")
+    no_interpolations(edited)
+    for key in HIDDEN_KEYS:
+        if key in edited:
+            raise ConfigError(f"'{key}' is set by the Train tab; remove it from the config")
+    preset = get(model).config()
+    defaults = dict(leaves(OmegaConf.to_container(preset, resolve=True)))
+    for key, value in leaves(edited):
+        _bounded(key, value, defaults.get(key))
+        if is_path_key(key):
+            confined_path(key, value)
+    try:
+        return apply_overrides(preset, edited)
+    except (OmegaConfBaseException, ValueError) as err:
+        raise ConfigError(str(err).splitlines()[0]) from None
+
+
+def _numbers(value) -> list:
+    items = value if isinstance(value, list) else [value]
+    return [v for v in items if isinstance(v, int) and not isinstance(v, bool)]
+
+
+def _bounded(key: str, value, preset) -> None:
+    if isinstance(value, list):
+        longest = max(8, 2 * len(preset)) if isinstance(preset, list) else 8
+        if len(value) > longest:
+            raise ConfigError(f"{key} may have at most {longest} entries in the Train tab")
+    known = _numbers(preset)
+    limit = GROWTH * max(known) if known and max(known) > 0 else SMALL_LIMIT
+    for number in _numbers(value):
+        if abs(number) > limit:
+            raise ConfigError(f"{key} may be at most {limit} in the Train tab (the preset's x{GROWTH}); "
+                              "train larger models from the command line")  # fmt: skip
+
+
+def shown_path(path) -> str:
+    """A server path as a visitor may see it: relative to the project, or to the data folder."""
+    path = Path(path).resolve()
+    for root, name in ((PROJECT_ROOT, ""), (data_root().resolve(), "data/")):
+        if path.is_relative_to(root):
+            return name + str(path.relative_to(root))
+    return path.name
+
+
+def public_message(err: Exception) -> str:
+    """One line about a failed job that names no absolute server path."""
+    text = str(err).splitlines()[0] if str(err) else ""
+    for root, name in ((str(data_root().resolve()), "data"), (str(PROJECT_ROOT), ".")):
+        text = text.replace(root, name)
+    return f"{type(err).__name__}: {text[:300]}"
 
 
 @dataclass
@@ -67,8 +158,11 @@ class _Reporter(Callback):
 class TrainingJobs:
     """Holds at most one running job; a second start is refused with the reason."""
 
-    def __init__(self, runs_root: Path = RUNS_ROOT):
+    def __init__(self, runs_root: Path = JOBS_ROOT, work_slot=None):
+        """work_slot: a context manager (e.g. the app's semaphore of CPU slots) held while a job
+        trains, so that the job and the app's requests together never use more cores than there are."""
         self.runs_root = Path(runs_root)
+        self.work_slot = work_slot if work_slot is not None else contextlib.nullcontext()
         self._lock = threading.Lock()
         self._status = JobStatus()
         self._trainer: Trainer | None = None
@@ -89,30 +183,45 @@ class TrainingJobs:
             for key, value in changes.items():
                 setattr(self._status, key, value)
 
+    def _running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def start(self, model: str, cfg, resume: bool) -> None:
-        """cfg: a resolved, validated config (its out_dir is replaced by the job's run folder)."""
+        """cfg: a resolved, validated config (its out_dir is replaced by the job's run folder). A fresh
+        start (resume=False) removes what an earlier run left in that folder first."""
         enabled, why = training_enabled()
         if not enabled:
-            raise RuntimeError(why)
+            raise JobRefused(why)
         with self._lock:
-            if self._thread is not None and self._thread.is_alive():
-                raise RuntimeError(f"a {self._status.model} job is already running; stop it first")
-            cfg.out_dir = str(self.run_dir(model))
-            self._status = JobStatus(model=model, state="running", run_dir=cfg.out_dir,
-                                     message="building the model and loading data")  # fmt: skip
+            if self._running():
+                raise JobRefused(f"a {self._status.model} job is already running; stop it first")
+            run_dir = self.run_dir(model)
+            if resume and not (run_dir / CHECKPOINT_NAME).is_file():
+                raise JobRefused(f"there is no {model} checkpoint to resume; press Start instead")
+            if not resume and run_dir.exists():
+                shutil.rmtree(run_dir)
+            cfg.out_dir, cfg.threads = str(run_dir), None
+            self._status = JobStatus(model=model, state="running", run_dir=shown_path(run_dir),
+                                     message="waiting for a free CPU core")  # fmt: skip
             self._thread = threading.Thread(target=self._run, args=(model, cfg, resume), daemon=True)
             self._thread.start()
 
     def _run(self, model: str, cfg, resume: bool) -> None:
         try:
-            trainer = Trainer(get(model).task_class(), cfg, callbacks=[_Reporter(self)], resume=resume)
-            with self._lock:
-                self._trainer = trainer
-                stop_early = self._status.state == "stopping"
-            if stop_early:
-                trainer.request_stop()
-            self._update(message="training")
-            reason = trainer.fit()
+            with self.work_slot:
+                self._update(message="building the model and loading data")
+                trainer = Trainer(get(model).task_class(), cfg, callbacks=[_Reporter(self)], resume=resume)
+                size = sum(p.numel() for m in trainer.task.modules.values() for p in m.parameters())
+                if size > MAX_PARAMETERS:
+                    raise ConfigError(f"the model has {size:,} parameters; the Train tab allows "
+                                      f"{MAX_PARAMETERS:,}")  # fmt: skip
+                with self._lock:
+                    self._trainer = trainer
+                    stop_early = self._status.state == "stopping"
+                if stop_early:
+                    trainer.request_stop()
+                self._update(message="training")
+                reason = trainer.fit()
             self._update(
                 state=reason,
                 step=trainer.step,
@@ -121,15 +230,15 @@ class TrainingJobs:
                 message=f"{reason} at step {trainer.step}",
             )
         except Exception as err:  # a job must report, never die silently in its thread
-            traceback.print_exc()
-            self._update(state="failed", message=f"{type(err).__name__}: {err}")
+            log.warning("training job %s failed: %s", model, public_message(err), exc_info=True)
+            self._update(state="failed", message=public_message(err))
         finally:
             with self._lock:
                 self._trainer = None
 
     def stop(self) -> str:
         with self._lock:
-            if self._thread is None or not self._thread.is_alive():
+            if not self._running():
                 return "no job is running"
             self._status.state = "stopping"
             if self._trainer is not None:
@@ -141,5 +250,29 @@ class TrainingJobs:
         if thread is not None:
             thread.join(timeout)
 
-    def promote(self, model: str, target: Path, overwrite: bool) -> Path:
-        return promote(self.run_dir(model), target, overwrite=overwrite)
+    def promote(self, model: str) -> str:
+        """Make the job's exported weights the ones the tabs use: copied to runs/promoted/MODEL, which
+        the registry prefers to the shipped weights. The shipped weights are never touched here;
+        replacing them is an operator's command (python -m genai_core promote MODEL RUN --overwrite)."""
+        self._refuse_unless_enabled()
+        with self._lock:
+            if self._running() and self._status.model == model:
+                raise JobRefused("wait for the job to stop before promoting its weights")
+        spec = get(model)
+        promote(self.run_dir(model), spec.promoted_dir, overwrite=True)
+        return f"runs/promoted/{model}"
+
+    def revert(self, model: str) -> bool:
+        """Forget the promoted weights of model; False if there were none."""
+        self._refuse_unless_enabled()
+        folder = get(model).promoted_dir
+        if not folder.exists():
+            return False
+        shutil.rmtree(folder)
+        return True
+
+    @staticmethod
+    def _refuse_unless_enabled() -> None:
+        enabled, why = training_enabled()
+        if not enabled:
+            raise JobRefused(why)
