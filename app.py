@@ -1,11 +1,9 @@
 """genai-playground: one tab per registered model, plus Train and About. Run: python app.py"""
 
-import importlib
-
 import gradio as gr
 
 from demos import about, serving, train
-from genai_core.registry import REGISTRY
+from genai_core.registry import resolve, tabs
 
 QUEUE_SIZE = 32  # requests waiting beyond this are refused at once instead of piling up
 # launch() settings the app needs wherever it is served (python app.py, a Space, the tests)
@@ -19,10 +17,9 @@ def build_app() -> gr.Blocks:
     with gr.Blocks(title="genai-playground", delete_cache=(3600, 3600)) as app:
         gr.Markdown("# genai-playground\nSmall generative models, trained on a CPU, to play with.")
         with gr.Tabs():
-            for spec in REGISTRY.values():
-                if spec.demo:
-                    with gr.Tab(spec.title, id=spec.name, elem_id=f"tab-{spec.name}"):
-                        importlib.import_module(spec.demo).build()
+            for spec in tabs():
+                with gr.Tab(spec.title, id=spec.name, elem_id=f"tab-{spec.name}"):
+                    resolve(spec.demo)()
             with gr.Tab("Train", id="train"):
                 train.build()
             with gr.Tab("About", id="about"):

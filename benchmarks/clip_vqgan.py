@@ -27,16 +27,16 @@ import numpy as np
 import torch
 
 from genai_core.data import shapes
+from genai_core.metrics.clip import clip_metrics
+from genai_core.metrics.vqgan import vqgan_metrics
 from genai_core.pipelines.clip_vqgan import (
     OFFLINE_DEFAULTS,
     Progress,
     PromptSettings,
-    offline_pair,
     prompt_generator,
 )
-from genai_core.pipelines.vqgan import vqgan_metrics
-from genai_core.registry import load_pipeline
-from genai_core.train.clip import EVAL_SEED, clip_metrics
+from genai_core.registry import load_composite, load_pipeline
+from genai_core.train.clip import EVAL_SEED
 
 from .common import print_table
 
@@ -97,7 +97,7 @@ def main():
     parser.add_argument("--iterations", type=int, default=100)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    pair = offline_pair()
+    pair = load_composite("clip_vqgan_shapes")
     clip, vqgan = load_pipeline("clip_shapes"), load_pipeline("vqgan_shapes")
 
     print_table("CLIP on 1,000 held-out scenes", clip_rows(clip))

@@ -20,9 +20,11 @@ import argparse
 import numpy as np
 import torch
 
-from genai_core.data.faces import render_batch
-from genai_core.pipelines.faces import PRESETS, ConditionalFacePipeline, FaceRefereePipeline, cwgan_metrics
-from genai_core.registry import get
+from genai_core.data.faces import PRESETS, render_batch
+from genai_core.metrics.cwgan import cwgan_metrics
+from genai_core.pipelines.cwgan import CWGANPipeline
+from genai_core.pipelines.face_referee import FaceRefereePipeline
+from genai_core.registry import get, load_pipeline
 
 from .common import median_seconds, print_table
 
@@ -101,14 +103,14 @@ def arithmetic_rows(gan, referee, draws):
 
 
 def latency_rows():
-    """The tab's handlers themselves (shipped weights): generation, referee captions, enlargement."""
-    from demos import cwgan
-
+    """What the tab computes (shipped weights): generation and the referee's captions under each face."""
+    gan, referee = load_pipeline("cwgan_glasses"), load_pipeline("face_referee")
+    captioned = lambda images: referee.captions(images)  # noqa: E731
     calls = {
-        "face + label sweep (7 faces)": lambda: cwgan.face(0, 1.0, 1.0),
-        "interpolation (8 faces)": lambda: cwgan.interpolate(0, 1, 1.0, 0.0, 0.0, 8),
-        "6x6 grid": lambda: cwgan.grid(0, 1, 1.0, 0.0),
-        "arithmetic (512 drawn)": lambda: cwgan.arithmetic(next(iter(PRESETS)), 0),
+        "face + label sweep (7 faces)": lambda: captioned(gan.label_sweep(0, 1.0, 7)[0]),
+        "interpolation (8 faces)": lambda: captioned(gan.interpolate(0, 1, 1.0, 0.0, 0.0, 8)[0]),
+        "6x6 grid": lambda: captioned(gan.cross_grid(0, 1, 1.0, 0.0, 6)),
+        "arithmetic (512 drawn)": lambda: captioned(gan.arithmetic(referee, next(iter(PRESETS)), 0)[0]),
     }
     return [{"action": name, "median_ms": 1000 * median_seconds(fn, repeats=7)} for name, fn in calls.items()]
 
@@ -148,7 +150,7 @@ def main(argv=None):
     parser.add_argument("--nn", action="store_true", help="also nearest-neighbour distances (renders 20k)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    gan: ConditionalFacePipeline = get("cwgan_glasses").load_pipeline(args.weights)
+    gan: CWGANPipeline = get("cwgan_glasses").load_pipeline(args.weights)
     referee: FaceRefereePipeline = get("face_referee").load_pipeline()
 
     print_table("Referee accuracy on 2000 fresh renders", referee_rows(referee))

@@ -22,13 +22,14 @@ import torch.nn.functional as F
 from omegaconf import OmegaConf
 
 from genai_core.config import CONFIG_DIR, apply_overrides
-from genai_core.data.anime import synthetic_faces, to_model_range
+from genai_core.data.anime_faces import synthetic_faces, training_faces
+from genai_core.images import to_model_range
 from genai_core.metrics.frechet import frechet_distance
-from genai_core.pipelines.dcgan import AnimeFacePipeline, FaceReferee
+from genai_core.pipelines.anime_encoder import AnimeEncoderPipeline
+from genai_core.pipelines.dcgan import DCGANPipeline
 from genai_core.registry import get
 from genai_core.train import Callback, Trainer
 from genai_core.train.callbacks import TqdmProgress
-from genai_core.train.dcgan import faces
 
 from .common import median_seconds, print_table
 
@@ -67,7 +68,7 @@ def train_book(cpu_seconds: float, threads: int = 1) -> None:
     print(f"book-width DCGAN stopped at step {trainer.step} after {trainer.wall_time:.0f} s wall")
 
 
-def generated(pipeline: AnimeFacePipeline, n: int, truncation: float = 1.0) -> torch.Tensor:
+def generated(pipeline: DCGANPipeline, n: int, truncation: float = 1.0) -> torch.Tensor:
     z = torch.stack([pipeline.latents(SEED + i, 1, truncation)[0] for i in range(n)])
     return torch.cat([pipeline.images(chunk) for chunk in z.split(250)])
 
@@ -87,7 +88,7 @@ def pixels(images: torch.Tensor) -> torch.Tensor:
     return F.avg_pool2d(images.float(), 2).flatten(1)
 
 
-def referee_calibration(referee: FaceReferee, real: torch.Tensor, real_features: np.ndarray) -> list[dict]:
+def referee_calibration(referee: AnimeEncoderPipeline, real: torch.Tensor, real_features: np.ndarray):
     """FD of real faces after known damage: gives the scale on which a model's FD can be read."""
     noise = torch.randn(real.shape, generator=torch.Generator().manual_seed(0))
     damaged = {
@@ -120,9 +121,9 @@ def main() -> None:
 
     spec = get("dcgan")
     cfg = spec.config()
-    train_images = to_model_range(faces(cfg, "train"))
-    held_out = to_model_range(faces(cfg, "eval"))[:SAMPLES]
-    referee = FaceReferee.from_pretrained(cfg.eval.referee)
+    train_images = to_model_range(training_faces(cfg, "train"))
+    held_out = to_model_range(training_faces(cfg, "eval"))[:SAMPLES]
+    referee = AnimeEncoderPipeline.from_pretrained(cfg.eval.referee)
     real_features = referee.features(held_out)
     train_features = torch.from_numpy(referee.features(train_images))
     floor_index = torch.randperm(len(train_images), generator=torch.Generator().manual_seed(0))[:SAMPLES]
@@ -133,7 +134,7 @@ def main() -> None:
     rows, nn_rows = [], []
     fd_floor = frechet_distance(train_features[floor_index].numpy(), real_features)
     for label, folder in models.items():
-        pipeline = AnimeFacePipeline.from_pretrained(folder)
+        pipeline = DCGANPipeline.from_pretrained(folder)
         info = run_info(folder)
         params = sum(p.numel() for p in pipeline.generator.parameters())
         for truncation in (1.0, 0.8, 0.6) if folder == spec.weights_dir else (1.0,):
@@ -172,7 +173,7 @@ def main() -> None:
     print_table("Nearest training face (a memorising generator would sit closer than new real faces)",
                 table)  # fmt: skip
 
-    pipeline = AnimeFacePipeline.from_pretrained(spec.weights_dir)
+    pipeline = DCGANPipeline.from_pretrained(spec.weights_dir)
     latency = []
     for threads in sorted({1, torch.get_num_threads(), 2}):
         torch.set_num_threads(threads)

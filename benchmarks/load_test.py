@@ -10,7 +10,6 @@ Run: python -m benchmarks.load_test --clients 4 --seconds 60
 """
 
 import argparse
-import importlib
 import os
 import statistics
 import subprocess
@@ -21,7 +20,7 @@ from pathlib import Path
 
 from gradio_client import Client
 
-from genai_core.registry import REGISTRY
+from genai_core.registry import tab_module, tabs
 
 from .common import print_table
 
@@ -49,10 +48,8 @@ def rss_bytes(pid: int) -> int:
 def endpoints() -> list[tuple[str, tuple]]:
     """(api_name, example inputs) for every tab, from each demo module's API_EXAMPLES."""
     calls = []
-    for spec in REGISTRY.values():
-        if spec.demo:
-            module = importlib.import_module(spec.demo)
-            calls += [(f"/{name}", args) for name, args in getattr(module, "API_EXAMPLES", {}).items()]
+    for module in dict.fromkeys(tab_module(spec) for spec in tabs()):  # a module may build two tabs
+        calls += [(f"/{name}", args) for name, args in getattr(module, "API_EXAMPLES", {}).items()]
     return calls
 
 

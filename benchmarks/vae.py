@@ -20,12 +20,11 @@ from pathlib import Path
 
 import torch
 
-from genai_core.data.faces import load_face_photos, render_batch, to_model_range
-from genai_core.images import image_grid, save_animation
+from genai_core.data.faces import PRESETS, load_face_photos, render_batch
+from genai_core.images import image_grid, save_animation, to_model_range
 from genai_core.metrics.image import psnr
+from genai_core.metrics.vae import arithmetic_metrics
 from genai_core.models.vae import kl_divergence
-from genai_core.pipelines.faces import PRESETS
-from genai_core.pipelines.vae import arithmetic_metrics
 from genai_core.registry import SHARED_DATA, load_pipeline
 
 from .common import median_seconds, print_table

@@ -9,17 +9,16 @@ import torch
 
 from genai_core.checkpoint import WeightsError
 from genai_core.data.shapes import check_image, parse_prompt
-from genai_core.images import image_grid, save_animation
+from genai_core.images import image_grid, resize_square, save_animation
 from genai_core.pipelines.clip_vqgan import (
     MAX_PROMPT_CHARS,
     MAX_PROMPTS,
     OFFLINE_DEFAULTS,
     Keyframe,
     PromptSettings,
-    offline_pair,
     pretrained_pair,
 )
-from genai_core.pipelines.faces import upsample
+from genai_core.registry import load_composite
 
 from . import serving
 from .common import (
@@ -33,6 +32,7 @@ from .common import (
     user_error,
 )
 
+COMPOSITE = "clip_vqgan_shapes"  # the registry's shipped pair
 MODELS = ("Offline pair (shapes world, shipped)", "Local pretrained (taming VQGAN + Hugging Face CLIP)")
 STARTS = {"Code prior's draw, chosen by CLIP": "prior", "Random codes (the thesis)": "random"}
 DEFAULT_PROMPT = "a red circle above a blue square on a yellow background"
@@ -52,7 +52,7 @@ _stops: dict[str, threading.Event] = {}  # session -> its running generation's s
 def _pair(model, vqgan_dir, clip_name):
     if model == MODELS[0]:
         try:
-            return offline_pair()
+            return load_composite(COMPOSITE)
         except (WeightsError, OSError) as err:
             raise user_error(f"The shipped shapes-world models cannot be loaded: {err}") from None
     if model != MODELS[1]:
@@ -133,7 +133,7 @@ def generate(model, vqgan_dir, clip_name, include, exclude, extras, w1, w2, alph
             total = len(settings.include)
             where = "the prior's draw" if event.step == 0 else f"step {event.step}/{settings.iterations}"
             status = f"Prompt {event.prompt_index + 1}/{total}, {where}, loss {event.loss:.3f}"
-            preview = image_array(upsample(event.image[None], DISPLAY)[0])
+            preview = image_array(resize_square(event.image[None], DISPLAY)[0])
             yield preview, None, None, "\n\n".join([*lines, status])
     except ValueError as err:
         raise user_error(str(err)) from None
@@ -146,14 +146,14 @@ def generate(model, vqgan_dir, clip_name, include, exclude, extras, w1, w2, alph
     video = None
     if len(latents) > 1:
         frames = pair.morph(latents, FRAMES_PER_TRANSITION)
-        video = str(save_animation([image_array(f) for f in upsample(torch.stack(frames), DISPLAY)],
+        video = str(save_animation([image_array(f) for f in resize_square(torch.stack(frames), DISPLAY)],
                                    output_path(".mp4"), fps=FPS))  # fmt: skip
     else:
         lines.append("_The morph video needs two snapshots: add iterations or another include prompt._")
-    results = upsample(torch.stack([k.image for k in keyframes]), DISPLAY // 2)
+    results = resize_square(torch.stack([k.image for k in keyframes]), DISPLAY // 2)
     snapshots = image_grid(results, nrow=len(keyframes))
     stopped = " Stopped early." if stop.is_set() else ""
-    yield (image_array(upsample(keyframes[-1].image[None], DISPLAY)[0]), snapshots, video,
+    yield (image_array(resize_square(keyframes[-1].image[None], DISPLAY)[0]), snapshots, video,
            "\n\n".join(lines) + stopped)  # fmt: skip
 
 

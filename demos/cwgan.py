@@ -7,7 +7,8 @@ import gradio as gr
 import numpy as np
 import torch
 
-from genai_core.pipelines.faces import PRESETS, upsample
+from genai_core.data.faces import PRESETS
+from genai_core.images import resize_square
 
 from .common import check_int, check_seed, pipeline, seed_box, user_error, user_errors
 
@@ -28,7 +29,7 @@ def check_unit(value, name: str) -> float:
 def _gallery(images: torch.Tensor, prefixes=None) -> list[tuple[np.ndarray, str]]:
     """Images in [-1, 1] -> [(enlarged HxWx3 uint8, caption with the referee's verdict)]."""
     captions = pipeline("face_referee").captions(images)
-    big = ((upsample(images, DISPLAY) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+    big = ((resize_square(images, DISPLAY) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
     prefixes = prefixes or [""] * len(images)
     return [
         (img.permute(1, 2, 0).numpy(), f"{prefix}{caption}")

@@ -9,7 +9,7 @@ from gradio_client import handle_file
 from PIL import Image
 
 from genai_core.data.faces import HAIR_COLOURS, render_batch
-from genai_core.pipelines.cyclegan import load_photo
+from genai_core.data.photos import load_photo
 
 from .common import (
     check_float,

@@ -2,7 +2,7 @@
 
 import gradio as gr
 
-from genai_core.pipelines.text import MAX_PROMPT_CHARS
+from genai_core.pipelines.lstm import MAX_PROMPT_CHARS
 
 from .common import check_float, check_int, check_seed, check_text, pipeline, seed_box, user_errors
 

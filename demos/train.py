@@ -10,10 +10,9 @@ import gradio as gr
 from omegaconf import OmegaConf
 
 from genai_core.config import ConfigError, to_yaml
-from genai_core.pipelines.toy import figure_to_array
+from genai_core.plots import figure_to_array, history_figure
 from genai_core.registry import REGISTRY, clear_pipelines, get
 from genai_core.train.jobs import HIDDEN_KEYS, JobRefused, TrainingJobs, job_config, training_enabled
-from genai_core.train.plots import history_figure
 
 from . import serving
 from .common import user_error

@@ -8,10 +8,10 @@ import numpy as np
 import torch
 from gradio_client import handle_file
 
-from genai_core.images import image_grid, save_animation
+from genai_core.data.faces import PRESETS
+from genai_core.data.photos import load_photo
+from genai_core.images import image_grid, resize_square, save_animation
 from genai_core.metrics.image import psnr
-from genai_core.pipelines.cyclegan import load_photo
-from genai_core.pipelines.faces import PRESETS, upsample
 
 from .common import (
     check_float,
@@ -39,7 +39,7 @@ def _model(choice: str):
 
 
 def _grid(images: torch.Tensor, nrow: int) -> np.ndarray:
-    return image_grid(upsample(images, DISPLAY), nrow=nrow)
+    return image_grid(resize_square(images, DISPLAY), nrow=nrow)
 
 
 @user_errors
@@ -64,7 +64,7 @@ def reconstruct(choice, photo):
     image = vae.fit(_photo(photo)[None])
     recon = vae.reconstruct(image)
     score = psnr(recon, image).item()
-    pair = upsample(torch.cat([image, recon]), DISPLAY)
+    pair = resize_square(torch.cat([image, recon]), DISPLAY)
     return image_array(pair[0]), image_array(pair[1]), f"Reconstruction PSNR: **{score:.1f} dB**"
 
 
@@ -81,7 +81,7 @@ def interpolate(choice, photo_a, seed_a, photo_b, seed_b, frames, fps):
     seed_a, seed_b = check_seed(seed_a, "Seed A"), check_seed(seed_b, "Seed B")
     frames, fps = check_int(frames, "Frames", 2, MAX_FRAMES), check_int(fps, "Frames per second", 1, 30)
     walk = vae.interpolate(_code(vae, photo_a, seed_a), _code(vae, photo_b, seed_b), frames)
-    images = upsample(walk, DISPLAY)
+    images = resize_square(walk, DISPLAY)
     video = save_animation([image_array(img) for img in images], output_path(".mp4"), fps=fps)
     return image_grid(images, nrow=frames), str(video)
 
@@ -96,7 +96,7 @@ def arithmetic(choice, preset, seed):
     captions = pipeline("face_referee").captions(images)
     a, b, c, _ = PRESETS[preset]
     names = [f"mean of '{a}'", f"mean of '{b}'", f"mean of '{c}'", f"result (want: {intended})"]
-    big = upsample(images, DISPLAY)
+    big = resize_square(images, DISPLAY)
     return [
         (image_array(img), f"{name}: {text}")
         for img, name, text in zip(big, names, captions, strict=True)

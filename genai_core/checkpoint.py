@@ -8,6 +8,7 @@ a crash or a stop mid-write never loses the previous checkpoint.
 
 import json
 import os
+import pickle
 import tempfile
 from pathlib import Path
 
@@ -174,3 +175,73 @@ def load_training_state(path) -> dict:
     except (SafetensorError, OSError, KeyError, ValueError) as err:
         raise WeightsError(f"cannot read checkpoint {path}: {err}") from None
     return _join(tree, tensors)
+
+
+# ---------------------------------------------------------------- taming-transformers checkpoints
+# Real VQGAN checkpoints are torch pickles (PyTorch Lightning), read here without running their code.
+
+class _Opaque:
+    """Stands in for any class a checkpoint names besides tensors (Lightning callbacks, argparse
+    Namespaces, numpy scalars...): it accepts whatever the pickle passes and keeps nothing, so no code
+    from the file runs and pytorch_lightning need not be installed."""
+
+    def __new__(cls, *args, **kwargs):
+        return object.__new__(cls)
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __setstate__(self, state):
+        pass
+
+
+# The only callables the lenient loader lets a pickle call: how torch itself rebuilds tensors.
+_TORCH_REBUILD = {("torch._utils", name) for name in
+                  ("_rebuild_tensor_v2", "_rebuild_parameter", "_rebuild_parameter_with_state")}  # fmt: skip
+
+
+_SAFE_GLOBALS = {("collections", "OrderedDict"), ("torch", "Size"), *_TORCH_REBUILD}
+
+
+class _LenientUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        if (module, name) in _SAFE_GLOBALS:
+            return super().find_class(module, name)
+        if module == "torch" and isinstance(getattr(torch, name, None), torch.dtype):
+            return getattr(torch, name)
+        return type(name, (_Opaque,), {"__module__": "opaque." + module})
+
+
+class _LenientPickle:  # what torch.load expects of a pickle_module
+    Unpickler = _LenientUnpickler
+
+    @staticmethod
+    def load(file, **kwargs):
+        return _LenientUnpickler(file, **kwargs).load()
+
+
+def read_taming_state_dict(ckpt_path) -> dict[str, torch.Tensor]:
+    """The generator's tensors from a taming .ckpt (a torch pickle holding "state_dict"), without the
+    loss.* keys (discriminator and LPIPS: training only)."""
+    path = Path(ckpt_path)
+    if not path.is_file():
+        raise WeightsError(f"no checkpoint file {path}")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        # Real taming checkpoints are Lightning checkpoints that also pickle callback objects, which
+        # weights_only refuses. Only for this local file the user chose: unpickle again with an
+        # unpickler that rebuilds tensors and turns every other class into an inert placeholder
+        # (_LenientUnpickler), so the file still cannot run code.
+        try:
+            checkpoint = torch.load(path, map_location="cpu", weights_only=False,
+                                    pickle_module=_LenientPickle)  # fmt: skip
+        except Exception as err:  # a corrupt or foreign file raises many different types
+            raise WeightsError(f"cannot read {path}: {err}") from None
+    except Exception as err:
+        raise WeightsError(f"cannot read {path}: {err}") from None
+    state = checkpoint.get("state_dict") if isinstance(checkpoint, dict) else None
+    if not isinstance(state, dict):
+        raise WeightsError(f"{path} has no 'state_dict': not a taming-transformers checkpoint")
+    return {k: v for k, v in state.items() if not k.startswith("loss.")}
+

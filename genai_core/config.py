@@ -39,7 +39,7 @@ class ConfigError(ValueError):
     """A config value that cannot work; the message says which and why."""
 
 
-def load_config(name: str, overrides: list[str] | dict | None = None) -> DictConfig:
+def resolve_config(name: str, overrides: list[str] | dict | None = None) -> DictConfig:
     """Resolve the config for registry model `name`."""
     preset_path = CONFIG_DIR / f"{name}.yaml"
     preset = OmegaConf.load(preset_path) if preset_path.exists() else OmegaConf.create()

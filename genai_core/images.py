@@ -1,4 +1,4 @@
-"""Image helpers shared by trainers, pipelines and the CLI: grids and animation export."""
+"""Image helpers shared by trainers, pipelines and the CLI: value ranges, resizing, grids, animations."""
 
 import math
 from pathlib import Path
@@ -8,6 +8,16 @@ import imageio.v3 as iio
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+
+def to_model_range(images: torch.Tensor) -> torch.Tensor:
+    """uint8 images (any shape) -> float in [-1, 1], the range every network here works in."""
+    return images.float() / 127.5 - 1
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Images in [-1, 1] -> uint8 in [0, 255]."""
+    return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
 
 
 def resize_square(images: torch.Tensor, size: int) -> torch.Tensor:

@@ -1,7 +1,6 @@
 """The assembled app, served on 127.0.0.1: named API endpoints through gradio_client, and a real
 browser (Debian's chromium driven by Playwright) clicking Generate on the first tab."""
 
-import importlib
 import os
 import shutil
 
@@ -9,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from genai_core.registry import REGISTRY
+from genai_core.registry import tab_module, tabs
 
 BROWSER_FLAGS = [
     "--no-sandbox",
@@ -86,9 +85,8 @@ def test_api_bad_uploads_are_clear_errors_and_the_queue_survives(client, bad_upl
 RESULTS_JS = """([panel, selector]) => Array.from(document.querySelector(panel).querySelectorAll(selector))
     .map(e => e.currentSrc || e.src || e.value || e.textContent).filter(v => v)"""
 
-
 def tabs_with_demos():
-    return [spec for spec in REGISTRY.values() if spec.demo]
+    return tabs()
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +117,7 @@ def test_browser_clicks_generate_on_the_first_tab(page, tmp_path):
 @pytest.mark.parametrize("spec", tabs_with_demos(), ids=lambda spec: spec.name)
 def test_browser_runs_every_tabs_main_action(page, spec):
     """Open the tab, press its main button, and wait for its result; no error toast may appear."""
-    demo = importlib.import_module(spec.demo)
+    demo = tab_module(spec)
     page.reload()  # a fresh page: a result identical to an earlier one would not look new
     page.get_by_role("tab", name=spec.title).click()
     panel = page.locator(f"#tab-{spec.name}")

@@ -10,7 +10,7 @@ import gradio as gr
 import pytest
 
 import genai_core.registry as registry
-from demos import toy_curve
+from demos import toy_gans
 from genai_core.checkpoint import CHECKPOINT_NAME, load_training_state
 
 
@@ -37,13 +37,13 @@ def weights_copy(tmp_path, monkeypatch):
 def test_damaged_weights_become_a_message_in_the_tab(weights_copy, damage, message):
     damage(weights_copy / "toy_curve")
     with pytest.raises(gr.Error, match=f"toy_curve model cannot be loaded: .*{message}"):
-        toy_curve.generate(100, 0)
+        toy_gans.generate_curve(100, 0)
 
 
 def test_weights_of_the_wrong_shape_become_a_message(weights_copy):
     shutil.copy(weights_copy / "toy_multiples" / "model.safetensors", weights_copy / "toy_curve")
     with pytest.raises(gr.Error, match="does not fit generator"):
-        toy_curve.generate(100, 0)
+        toy_gans.generate_curve(100, 0)
 
 
 def start_training(out, steps):

@@ -8,7 +8,7 @@ import torch
 
 from demos import clip_vqgan as tab
 from genai_core.data.shapes import caption, check_image, sample_scenes
-from genai_core.models.clip_small import build_clip
+from genai_core.models.clip import build_clip
 from genai_core.models.code_prior import CodePrior
 from genai_core.models.vqgan import build_vqgan
 from genai_core.pipelines.clip import ShapesCLIPPipeline

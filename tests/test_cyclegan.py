@@ -11,11 +11,12 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from demos import cyclegan as tab
+from genai_core.data import photos
 from genai_core.data.faces import HAIR_COLOURS, render_hair_twins
+from genai_core.data.photos import load_photo
+from genai_core.metrics.cyclegan import cyclegan_metrics
 from genai_core.metrics.image import l1, psnr, ssim
 from genai_core.models.cyclegan import build_cyclegan
-from genai_core.pipelines import cyclegan as translator_module
-from genai_core.pipelines.cyclegan import load_photo, translation_metrics
 from genai_core.registry import load_pipeline
 
 TINY = OmegaConf.create({"ngf": 4, "n_blocks": 1, "ndf": 4, "d_layers": 2, "output": "mask"})
@@ -81,7 +82,7 @@ def test_load_photo_refuses_non_images_huge_and_tiny_ones(monkeypatch):
     truncated = _encoded(Image.new("RGB", (64, 64), (9, 9, 9)), "PNG").getvalue()[:80]
     with pytest.raises(ValueError, match="damaged|not an image"):
         load_photo(io.BytesIO(truncated))
-    monkeypatch.setattr(translator_module, "MAX_PIXELS", 10_000)
+    monkeypatch.setattr(photos, "MAX_PIXELS", 10_000)
     with pytest.raises(ValueError, match="too large"):
         load_photo(_encoded(Image.new("RGB", (200, 200)), "PNG"))
 
@@ -90,7 +91,7 @@ def test_shipped_translator_changes_the_hair_and_keeps_the_face():
     """Fresh faces (a seed no training or evaluation used): most come out with the target colour,
     and everything outside the hair stays close to the input."""
     translator, referee = load_pipeline("cyclegan_hair"), load_pipeline("face_referee")
-    metrics = translation_metrics(translator, referee, 48, seed=99_999)
+    metrics = cyclegan_metrics(translator, referee, 48, seed=99_999)
     assert metrics["success_blond_to_black"] >= 0.8 and metrics["success_black_to_blond"] >= 0.8
     assert metrics["ssim_outside_hair_blond_to_black"] > 0.6
     assert metrics["l1_outside_hair_black_to_blond"] < 0.1

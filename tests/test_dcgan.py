@@ -13,9 +13,9 @@ import torch
 from omegaconf import OmegaConf
 from PIL import Image
 
-from genai_core.data.anime import load_faces, synthetic_faces, to_model_range
+from genai_core.data.anime_faces import load_faces, synthetic_faces
 from genai_core.models.dcgan import build_dcgan
-from genai_core.pipelines.dcgan import AnimeFacePipeline, FaceReferee
+from genai_core.pipelines.dcgan import DCGANPipeline
 from genai_core.registry import get
 from genai_core.train import Trainer
 from genai_core.train.callbacks import Recorder
@@ -39,7 +39,7 @@ def runs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def face_pipeline(runs):
-    return AnimeFacePipeline.from_pretrained(runs["root"] / "dcgan")
+    return DCGANPipeline.from_pretrained(runs["root"] / "dcgan")
 
 
 def test_tiny_training_logs_floats_evaluates_and_exports(runs):
@@ -53,13 +53,6 @@ def test_tiny_training_logs_floats_evaluates_and_exports(runs):
     step, image = recorder.samples[-1]
     assert image.dtype == np.uint8 and image.shape == (8 * 66 + 2, 8 * 66 + 2, 3)  # 8x8 grid of 64px faces
     assert (out / "samples" / "step_0000004.png").is_file()
-
-
-def test_referee_ships_the_encoder_only(runs):
-    referee = FaceReferee.from_pretrained(runs["root"] / "encoder")
-    features = referee.features(to_model_range(synthetic_faces(5, seed=3)))
-    assert features.shape == (5, 16) and features.dtype == np.float32
-    assert not hasattr(referee, "decoder")
 
 
 def test_dcgan_init_is_applied_to_every_layer():

@@ -15,7 +15,7 @@ import pytest
 from gradio_client import Client, handle_file
 
 import genai_core.registry as registry
-from demos import clip_vqgan, serving, toy_curve
+from demos import clip_vqgan, serving, toy_gans
 from genai_core.config import RUNS_ROOT
 
 SECRET = "s3cr3t-token-for-the-test"
@@ -162,7 +162,7 @@ class SlowCurve:
 
 def test_model_work_shares_one_bound_sized_to_the_cores(app_url, monkeypatch):
     slow = SlowCurve(registry.load_pipeline("toy_curve"))
-    monkeypatch.setattr(toy_curve, "pipeline", lambda name: slow)
+    monkeypatch.setattr(toy_gans, "pipeline", lambda name: slow)
     clients = [Client(app_url, verbose=False) for _ in range(3)]
     jobs = [c.submit(100, i, api_name="/toy_curve_generate") for i in range(2) for c in clients]
     for job in jobs:
@@ -172,7 +172,7 @@ def test_model_work_shares_one_bound_sized_to_the_cores(app_url, monkeypatch):
 
 def test_one_visitor_cannot_fill_the_queue(app_url, monkeypatch):
     slow = SlowCurve(registry.load_pipeline("toy_curve"))
-    monkeypatch.setattr(toy_curve, "pipeline", lambda name: slow)
+    monkeypatch.setattr(toy_gans, "pipeline", lambda name: slow)
     client = Client(app_url, verbose=False)
     count = serving.MAX_PENDING_PER_VISITOR + 4
     jobs = [client.submit(100, i, api_name="/toy_curve_generate") for i in range(count)]
@@ -196,7 +196,6 @@ args[10], args[12], args[17] = 500, 48, "Random codes (the thesis)"
 Client(sys.argv[1], verbose=False).submit(*args, api_name="/clip_vqgan_generate")
 time.sleep(600)
 """
-
 
 def test_work_stops_when_its_client_goes_away(app_url):
     process = subprocess.Popen([sys.executable, "-c", ABANDON, app_url], cwd=Path(__file__).parent.parent)

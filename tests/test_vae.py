@@ -12,10 +12,9 @@ import torch
 from PIL import Image
 
 from demos import vae as tab
-from genai_core.data.faces import load_face_photos, render_batch
+from genai_core.data.faces import PRESETS, load_face_photos, render_batch
 from genai_core.metrics.image import psnr
 from genai_core.models.vae import FaceVAE, kl_divergence
-from genai_core.pipelines.faces import PRESETS
 from genai_core.registry import load_pipeline
 from genai_core.train.vae import augment
 

@@ -13,8 +13,9 @@ from omegaconf import OmegaConf
 
 from genai_core.checkpoint import WeightsError
 from genai_core.data.shapes import render_scenes, sample_scenes
-from genai_core.models.vqgan import VQModel, load_taming_vqgan
-from genai_core.pipelines.vqgan import VQGANPipeline, checker_passes, perplexity, vqgan_metrics
+from genai_core.metrics.vqgan import checker_passes, codebook_perplexity, vqgan_metrics
+from genai_core.models.vqgan import VQModel
+from genai_core.pipelines.vqgan import VQGANPipeline, load_taming_vqgan
 from genai_core.registry import get
 from genai_core.train import Trainer
 from genai_core.train.vqgan import VQGANTask
@@ -136,8 +137,8 @@ def test_double_z_is_refused():
 
 
 def test_perplexity_counts_effective_codes():
-    assert perplexity(torch.tensor([5, 5, 5, 5, 0])) == pytest.approx(4.0)
-    assert perplexity(torch.tensor([0, 9, 0])) == pytest.approx(1.0)
+    assert codebook_perplexity(torch.tensor([5, 5, 5, 5, 0])) == pytest.approx(4.0)
+    assert codebook_perplexity(torch.tensor([0, 9, 0])) == pytest.approx(1.0)
 
 
 def test_dead_codes_move_onto_encoder_outputs(tiny_cfg):

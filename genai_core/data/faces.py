@@ -20,19 +20,19 @@ table may be read straight from a .zip).
 
 import io
 import math
-import tarfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
+
+from ..images import to_uint8
+from .archive import IMAGE_SUFFIXES, decode_square, read_images
 
 HAIR_COLOURS = ("blond", "black", "brown", "red")
 HAIR_RGB = torch.tensor([[0.86, 0.72, 0.42], [0.09, 0.08, 0.08], [0.38, 0.23, 0.12], [0.72, 0.27, 0.10]])
 FRAME_STYLES = ("round", "rectangular", "aviator")
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 LABELS = ("eyeglasses", "hair_colour", "male")  # the attributes the referee predicts
 
 
@@ -332,14 +332,6 @@ def render_batch(n: int, seed: int, size: int = 64, chunk: int = 256, supersampl
     return images, attributes
 
 
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-
-
-def to_model_range(images: torch.Tensor) -> torch.Tensor:
-    return images.float() / 127.5 - 1
-
-
 # ---------------------------------------------------------------- one entry point for training code
 
 
@@ -368,18 +360,8 @@ def load_labelled_faces(data_cfg, size: int, split: str, seed: int):
     if not 0 < holdout < len(files):
         raise ValueError(f"data.holdout={holdout} must leave training images (found {len(files)})")
     keep = slice(0, len(files) - holdout) if split == "train" else slice(len(files) - holdout, None)
-    images = torch.stack([load_image(f, size) for f in files[keep]])
+    images = torch.stack([decode_square(f, size) for f in files[keep]])
     return images, {k: v[keep] for k, v in labels.items()}
-
-
-def load_image(path, size: int) -> torch.Tensor:
-    """An image file -> uint8 (3, size, size), centre-cropped to a square first."""
-    with Image.open(path) as img:
-        img = img.convert("RGB")
-        side = min(img.size)
-        left, top = (img.width - side) // 2, (img.height - side) // 2
-        img = img.crop((left, top, left + side, top + side)).resize((size, size), Image.BICUBIC)
-        return torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1)
 
 
 def glasses_folders(root) -> tuple[list[Path], dict[str, torch.Tensor]]:
@@ -489,32 +471,39 @@ def render_hair_twins(n: int, seed: int, size: int, source: str, target: str):
 
 
 def load_face_photos(path, size: int, split: str, holdout: int) -> torch.Tensor:
-    """uint8 (N, 3, size, size) face photos from a .tar (read in place) or a folder, sorted by name.
+    """uint8 (N, 3, size, size) face photos from a .tar (read in place) or a folder, sorted by path.
 
     When the file names mark a split (test_* / train_*, as in real_faces_128.tar), "eval" is the
     test_* files; otherwise it is the last `holdout` files."""
-    path = Path(path) if path else None
-    if path is None or not path.exists():
-        raise FileNotFoundError(f"face photos not found: {path}")
-    if path.is_file():
-        with tarfile.open(path) as archive:
-            members = sorted(
-                (m for m in archive.getmembers() if m.isfile() and m.name.lower().endswith(IMAGE_SUFFIXES)),
-                key=lambda m: m.name,
-            )
-            named = [(Path(m.name).name, archive.extractfile(m).read()) for m in members]
-    else:
-        files = [p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES]
-        files.sort(key=lambda p: p.name)
-        named = [(p.name, p.read_bytes()) for p in files]
-    if not named:
-        raise FileNotFoundError(f"no images in {path}")
-    marked = [name.lower().startswith("test") for name, _ in named]
+    named = read_images(path)
+    marked = [Path(name).name.lower().startswith("test") for name, _ in named]
     if any(marked) and not all(marked):
         keep = [m == (split == "eval") for m in marked]
     else:
         if not 0 < holdout < len(named):
             raise ValueError(f"data.holdout={holdout} must leave training images (found {len(named)})")
         keep = [(i >= len(named) - holdout) == (split == "eval") for i in range(len(named))]
-    images = [load_image(io.BytesIO(data), size) for (_, data), k in zip(named, keep, strict=True) if k]
+    images = [decode_square(data, size) for (_, data), k in zip(named, keep, strict=True) if k]
     return torch.stack(images)
+
+
+# ---------------------------------------------------------------- groups for attribute arithmetic
+
+# (eyeglasses, male) of the groups used by the arithmetic presets
+GROUPS = {
+    "man with glasses": (1, 1),
+    "man without glasses": (0, 1),
+    "woman with glasses": (1, 0),
+    "woman without glasses": (0, 0),
+}
+# preset: (a, b, c, intended result): result = mean(a) - mean(b) + mean(c)
+PRESETS = {
+    "man with glasses - man without glasses + woman without glasses": (
+        "man with glasses", "man without glasses", "woman without glasses", "woman with glasses"),
+    "woman with glasses - woman without glasses + man without glasses": (
+        "woman with glasses", "woman without glasses", "man without glasses", "man with glasses"),
+    "man with glasses - woman with glasses + woman without glasses": (
+        "man with glasses", "woman with glasses", "woman without glasses", "man without glasses"),
+    "woman without glasses - man without glasses + man with glasses": (
+        "woman without glasses", "man without glasses", "man with glasses", "woman with glasses"),
+}  # fmt: skip

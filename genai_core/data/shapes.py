@@ -421,3 +421,54 @@ def scene_spec(scene: dict) -> dict:
     """The part of a scene a caption states (what parse_prompt returns for its caption)."""
     return {"background": scene["background"], "relation": scene.get("relation"),
             "objects": [{"colour": o["colour"], "shape": o["shape"]} for o in scene["objects"]]}  # fmt: skip
+
+
+# ---------------------------------------------------------------- truth and hard negatives
+
+
+def satisfies(scene_or_spec: dict, spec: dict) -> bool:
+    """Whether a scene (or a full spec) is described by spec (a spec without background matches any)."""
+    key, want = scene_key(scene_or_spec), scene_key(spec)
+    return key[1:] == want[1:] and (want[0] is None or want[0] == key[0])
+
+
+def match_matrix(scenes: list[dict], specs: list[dict]) -> torch.Tensor:
+    """(N images, M captions) float: 1 where image i satisfies caption j."""
+    return torch.tensor([[float(satisfies(s, p)) for p in specs] for s in scenes])
+
+
+def hard_negatives(spec: dict, rng: np.random.Generator) -> dict[str, dict]:
+    """The caption's spec changed in one way that makes it false: relation reversed, the two colours
+    swapped, the two shapes swapped (when they differ), the background or one object's colour changed."""
+    objects, out = spec["objects"], {}
+    used = {o["colour"] for o in objects} | {spec["background"]}
+    free = [c for c in COLOUR_NAMES if c not in used]
+    out["background"] = {**spec, "background": free[rng.integers(len(free))]}
+    recolour = [dict(o) for o in objects]
+    recolour[0]["colour"] = free[rng.integers(len(free))]
+    out["colour"] = {**spec, "objects": recolour}
+    if spec["relation"] is not None:
+        a, b = objects
+        out["relation"] = {**spec, "relation": OPPOSITE[spec["relation"]]}
+        out["colour_swap"] = {**spec, "objects": [{**a, "colour": b["colour"]}, {**b, "colour": a["colour"]}]}
+        if a["shape"] != b["shape"]:
+            out["shape_swap"] = {**spec, "objects": [{**a, "shape": b["shape"]}, {**b, "shape": a["shape"]}]}
+    return out
+
+
+BINDING = ("relation", "colour_swap", "shape_swap")  # what in-batch negatives almost never test
+
+
+def binding_negatives(specs: list[dict], rng: np.random.Generator, per_scene: int) -> list[dict]:
+    """Up to per_scene hard negatives of each two-object scene that differ from it only in which
+    colour or shape goes where (NegCLIP, Yuksekgonul et al. 2023). Random scenes in a batch almost
+    never differ that way, so without these a CLIP learns a bag of words and reads "red circle above
+    blue square" like "blue circle above red square"."""
+    out = []
+    for spec in specs:
+        negatives = hard_negatives(spec, rng)
+        kinds = [k for k in BINDING if k in negatives]
+        for kind in rng.permutation(kinds)[:per_scene]:
+            out.append(negatives[kind])
+    return out
+

@@ -110,7 +110,7 @@ class LabelClassifier(nn.Module):
         return self.out(self.trunk(images)).flatten(1)
 
 
-def build_classifier(model_cfg) -> LabelClassifier:
+def build_label_classifier(model_cfg) -> LabelClassifier:
     """The AC-WGAN-GP auxiliary classifier (built by the task only when ac_weight > 0; never shipped)."""
     size = int(model_cfg.size)
     blocks = int(math.log2(size // 4))

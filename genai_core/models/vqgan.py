@@ -14,14 +14,10 @@ mirrors it with num_res_blocks + 1 blocks per level and nearest-neighbour Upsamp
 post_quant_conv are 1x1 convs between z_channels and the codebook's embed_dim.
 """
 
-import pickle
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from ..checkpoint import WeightsError
 
 
 def swish(x: torch.Tensor) -> torch.Tensor:
@@ -378,99 +374,3 @@ def build_vqgan(model_cfg) -> dict[str, nn.Module]:
 # ---------------------------------------------------------------- taming-transformers checkpoints
 
 
-class _Opaque:
-    """Stands in for any class a checkpoint names besides tensors (Lightning callbacks, argparse
-    Namespaces, numpy scalars...): it accepts whatever the pickle passes and keeps nothing, so no code
-    from the file runs and pytorch_lightning need not be installed."""
-
-    def __new__(cls, *args, **kwargs):
-        return object.__new__(cls)
-
-    def __init__(self, *args, **kwargs):
-        pass
-
-    def __setstate__(self, state):
-        pass
-
-
-# The only callables the lenient loader lets a pickle call: how torch itself rebuilds tensors.
-_TORCH_REBUILD = {("torch._utils", name) for name in
-                  ("_rebuild_tensor_v2", "_rebuild_parameter", "_rebuild_parameter_with_state")}  # fmt: skip
-_SAFE_GLOBALS = {("collections", "OrderedDict"), ("torch", "Size"), *_TORCH_REBUILD}
-
-
-class _LenientUnpickler(pickle.Unpickler):
-    def find_class(self, module, name):
-        if (module, name) in _SAFE_GLOBALS:
-            return super().find_class(module, name)
-        if module == "torch" and isinstance(getattr(torch, name, None), torch.dtype):
-            return getattr(torch, name)
-        return type(name, (_Opaque,), {"__module__": "opaque." + module})
-
-
-class _LenientPickle:  # what torch.load expects of a pickle_module
-    Unpickler = _LenientUnpickler
-
-    @staticmethod
-    def load(file, **kwargs):
-        return _LenientUnpickler(file, **kwargs).load()
-
-
-def read_taming_state_dict(ckpt_path) -> dict[str, torch.Tensor]:
-    """The generator's tensors from a taming .ckpt (a torch pickle holding "state_dict"), without the
-    loss.* keys (discriminator and LPIPS: training only)."""
-    path = Path(ckpt_path)
-    if not path.is_file():
-        raise WeightsError(f"no checkpoint file {path}")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        # Real taming checkpoints are Lightning checkpoints that also pickle callback objects, which
-        # weights_only refuses. Only for this local file the user chose: unpickle again with an
-        # unpickler that rebuilds tensors and turns every other class into an inert placeholder
-        # (_LenientUnpickler), so the file still cannot run code.
-        try:
-            checkpoint = torch.load(path, map_location="cpu", weights_only=False,
-                                    pickle_module=_LenientPickle)  # fmt: skip
-        except Exception as err:  # a corrupt or foreign file raises many different types
-            raise WeightsError(f"cannot read {path}: {err}") from None
-    except Exception as err:
-        raise WeightsError(f"cannot read {path}: {err}") from None
-    state = checkpoint.get("state_dict") if isinstance(checkpoint, dict) else None
-    if not isinstance(state, dict):
-        raise WeightsError(f"{path} has no 'state_dict': not a taming-transformers checkpoint")
-    return {k: v for k, v in state.items() if not k.startswith("loss.")}
-
-
-def load_taming_vqgan(ckpt_path, yaml_path) -> VQModel:
-    """A taming-transformers VQGAN from its model.yaml (model.params.{ddconfig, n_embed, embed_dim})
-    and .ckpt, loaded strictly: any missing or unexpected key is a WeightsError naming them."""
-    from omegaconf import OmegaConf
-
-    try:
-        params = OmegaConf.load(yaml_path).model.params
-        ddconfig = OmegaConf.to_container(params.ddconfig, resolve=True)
-        model = VQModel(ddconfig, int(params.n_embed), int(params.embed_dim))
-    except Exception as err:  # missing keys, bad YAML, a ddconfig the classes cannot build
-        raise WeightsError(f"{yaml_path} is not a usable taming VQGAN config: {err}") from None
-    state = read_taming_state_dict(ckpt_path)
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    if missing or unexpected:
-        raise WeightsError(f"{ckpt_path} does not fit the VQGAN of {yaml_path}: "
-                           f"missing {_few(missing)}; unexpected {_few(unexpected)}")  # fmt: skip
-    wrong = [k for k in expected if state[k].shape != expected[k].shape]
-    if wrong:
-        k = wrong[0]
-        raise WeightsError(f"{ckpt_path}: {len(wrong)} tensors have the wrong shape, e.g. {k} "
-                           f"{tuple(state[k].shape)} instead of {tuple(expected[k].shape)}")  # fmt: skip
-    model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
-    return model.eval()
-
-
-def _few(keys: list[str], n: int = 5) -> str:
-    if not keys:
-        return "none"
-    more = f" and {len(keys) - n} more" if len(keys) > n else ""
-    return f"{len(keys)} ({', '.join(keys[:n])}{more})"

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ..checkpoint import load_config, load_weights
@@ -33,3 +34,9 @@ class Pipeline:
         modules = {k: v for k, v in cls.build(cfg.model).items() if k in cls.shipped}
         load_weights(folder, modules)
         return cls(cfg, modules)
+
+    def sample_image(self, n: int, seed: int) -> np.ndarray:
+        """n results from seed as one HxWx3 uint8 picture (`python -m genai_core sample`). A model that
+        draws nothing of its own (a classifier, an encoder, a prior over another model's codes) raises
+        ValueError saying so."""
+        raise ValueError(f"{self.cfg.name} draws nothing of its own: there is nothing to sample")

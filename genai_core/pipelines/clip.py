@@ -9,7 +9,7 @@ Both have the same surface: `input_size` (the side the optimiser should resize i
 import torch
 import torch.nn.functional as F
 
-from ..models.clip_small import build_clip
+from ..models.clip import build_clip
 from .base import Pipeline
 
 

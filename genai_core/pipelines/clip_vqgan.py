@@ -26,8 +26,6 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..registry import built_from_pipelines
-
 MAX_PROMPTS = 6
 MAX_PROMPT_CHARS = 300  # CLIP reads 77 tokens at most; longer text is only cost (and echoed in the status)
 # A request's work: crop-steps of the optimiser + 10 x the prior's draws (a draw costs about ten
@@ -303,13 +301,9 @@ class CLIPGuidedVQGAN:
 # ---------------------------------------------------------------- the two ways to get a pair
 
 
-@built_from_pipelines
-@functools.cache
-def offline_pair() -> CLIPGuidedVQGAN:
-    """The project's VQGAN, CLIP and code prior trained on the procedural shapes world (loaded once)."""
-    from ..registry import load_pipeline
-
-    vqgan, clip, prior = (load_pipeline(n) for n in ("vqgan_shapes", "clip_shapes", "code_prior_shapes"))
+def assemble_pair(vqgan, clip, prior) -> CLIPGuidedVQGAN:
+    """A project-trained pair (registry composite): the VQGAN, CLIP and code prior pipelines; the prior
+    must have been trained on this VQGAN's codes and this CLIP's embeddings."""
     prior.check_pairs_with(vqgan, clip)
     return CLIPGuidedVQGAN(vqgan.vqgan, clip, prior.prior)
 
@@ -360,8 +354,8 @@ def pretrained_pair(vqgan_dir: str, clip_name_or_path: str) -> CLIPGuidedVQGAN:
 
 @functools.lru_cache(maxsize=1)  # real models are large: keep only the last pair asked for
 def _pretrained_pair(vqgan_dir: str, clip_name_or_path: str) -> CLIPGuidedVQGAN:
-    from ..models.vqgan import load_taming_vqgan
     from .clip import HFCLIPPipeline
+    from .vqgan import load_taming_vqgan
 
     folder = Path(vqgan_dir)
     found = lambda *paths: next((p for p in paths if p.is_file()), None)  # noqa: E731

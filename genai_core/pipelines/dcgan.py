@@ -1,22 +1,15 @@
-"""Anime faces from the DCGAN: seeded grids, single faces, slerp walks with truncation; and the
-autoencoder referee whose features give FD-anime and nearest-neighbour distances."""
+"""Anime faces from the DCGAN: seeded grids, single faces, slerp walks with truncation."""
 
 import numpy as np
 import torch
 
 from ..images import image_grid
-from ..metrics.frechet import frechet_distance
+from ..latents import latent, slerp
 from ..models.dcgan import build_dcgan
-from ..models.face_encoder import build_face_autoencoder
 from .base import Pipeline
-from .digits import latent, slerp
 
 MAX_FACES = 64
 MAX_FRAMES = 120
-
-
-def fixed_latents(n: int, dim: int, seed: int) -> torch.Tensor:
-    return torch.randn(n, dim, generator=torch.Generator().manual_seed(seed))
 
 
 def check_truncation(truncation: float) -> float:
@@ -26,25 +19,7 @@ def check_truncation(truncation: float) -> float:
     return truncation
 
 
-class FaceReferee(Pipeline):
-    """The autoencoder's encoder: 128 features per 64x64 face."""
-
-    build = staticmethod(build_face_autoencoder)
-    shipped = ("encoder",)
-
-    @torch.no_grad()
-    def features(self, images: torch.Tensor) -> np.ndarray:
-        """images (N, 3, 64, 64) in [-1, 1] -> (N, feature_dim) float32."""
-        return torch.cat([self.encoder(c.float()) for c in images.split(500)]).numpy()
-
-    def frechet(self, images: torch.Tensor, real_features: np.ndarray) -> float:
-        return frechet_distance(self.features(images), real_features)
-
-    def sample_image(self, n: int, seed: int) -> np.ndarray:
-        raise ValueError("anime_encoder is a feature network: it has nothing to sample")
-
-
-class AnimeFacePipeline(Pipeline):
+class DCGANPipeline(Pipeline):
     """Face i of a grid comes from latent(seed + i) * truncation, so any face can be regenerated
     alone, by its seed, in the grid, the walk and the CLI.
 

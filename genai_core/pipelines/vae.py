@@ -4,12 +4,10 @@ of q(z | x) (mu) of labelled faces, as the book does it, never on sampled z."""
 import numpy as np
 import torch
 
-from ..data.faces import labels_of, render_batch
+from ..data.faces import GROUPS, PRESETS, labels_of, render_batch
 from ..images import image_grid, resize_square
-from ..metrics.image import psnr
-from ..models.vae import build_vae, kl_divergence
+from ..models.vae import build_vae
 from .base import Pipeline
-from .faces import GROUPS, PRESETS
 
 MAX_BATCH = 256
 
@@ -84,48 +82,3 @@ class FaceVAEPipeline(Pipeline):
         return image_grid(self.prior(n, seed), nrow=min(n, 8))
 
 
-def vae_metrics(pipeline: FaceVAEPipeline, images: torch.Tensor, kl_weight: float) -> dict[str, float]:
-    """Held-out reconstruction (from mu) PSNR, and the negative ELBO per image with one z sample."""
-    vae = pipeline.vae
-    recon_sum, kl_sum, psnr_sum = 0.0, 0.0, 0.0
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for batch in images.split(MAX_BATCH):
-            mu, logvar = vae.encode(batch)
-            z = mu + torch.randn(mu.shape, generator=gen) * torch.exp(0.5 * logvar)
-            recon_sum += (vae.decode(z) - batch).pow(2).flatten(1).sum(1).sum().item()
-            kl_sum += kl_divergence(mu, logvar).sum().item()
-            psnr_sum += psnr(vae.decode(mu), batch).sum().item()
-    n = len(images)
-    return {
-        "psnr": psnr_sum / n,
-        "recon": recon_sum / n,
-        "kl": kl_sum / n,
-        "elbo_loss": (recon_sum + kl_weight * kl_sum) / n,
-    }
-
-
-def arithmetic_metrics(pipeline: FaceVAEPipeline, referee, seeds=range(8), n: int = 512) -> dict[str, float]:
-    """How often the referee reads the intended group in the decoded a - b + c (every preset, one
-    draw of n labelled faces per seed), and how often adding the mean glasses vector to a held-out
-    face without glasses gives a face with glasses that keeps its sex."""
-    hits, total = 0, 0
-    for seed in seeds:
-        means = pipeline.group_means(n, 10_000 + seed)
-        for a, b, c, intended in PRESETS.values():
-            face = pipeline.decode((means[a] - means[b] + means[c])[None])
-            verdict = referee.predict(face)
-            glasses, male = GROUPS[intended]
-            hits += int(verdict["eyeglasses"][0] == glasses and verdict["male"][0] == male)
-            total += 1
-    mu, labels = pipeline.labelled_codes(n, 20_000)
-    with_glasses = mu[labels["eyeglasses"] == 1].mean(0)
-    without = labels["eyeglasses"] == 0
-    glasses_vector = with_glasses - mu[without].mean(0)
-    verdict = referee.predict(pipeline.decode(mu[without] + glasses_vector))
-    keeps_sex = verdict["male"] == labels["male"][without].numpy().astype(np.int64)
-    return {
-        "arithmetic_success": hits / total,
-        "add_glasses_success": float((verdict["eyeglasses"] == 1).mean()),
-        "add_glasses_keeps_sex": float(keeps_sex.mean()),
-    }

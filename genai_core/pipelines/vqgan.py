@@ -1,15 +1,13 @@
 """The shapes-world VQGAN: encode / decode / reconstruct, and starting latents for the CLIP-guided
 optimiser (which works on the continuous latent before quantisation, z of shape latent_shape)."""
 
-import math
 
 import numpy as np
 import torch
 
-from ..data.shapes import caption, check_image
+from ..checkpoint import WeightsError, read_taming_state_dict
 from ..images import image_grid, resize_square
-from ..metrics.image import l1, psnr
-from ..models.vqgan import build_vqgan
+from ..models.vqgan import VQModel, build_vqgan
 from .base import Pipeline
 
 MAX_BATCH = 128
@@ -66,43 +64,36 @@ class VQGANPipeline(Pipeline):
             return image_grid(self.decode(self.random_latent(n, seed)), nrow=min(n, 8))
 
 
-def perplexity(counts: torch.Tensor) -> float:
-    """exp(entropy) of a code histogram: how many codes are in effective use."""
-    p = counts.double() / counts.sum()
-    p = p[p > 0]
-    return math.exp(float(-(p * p.log()).sum()))
+def load_taming_vqgan(ckpt_path, yaml_path) -> VQModel:
+    """A taming-transformers VQGAN from its model.yaml (model.params.{ddconfig, n_embed, embed_dim})
+    and .ckpt, loaded strictly: any missing or unexpected key is a WeightsError naming them."""
+    from omegaconf import OmegaConf
+
+    try:
+        params = OmegaConf.load(yaml_path).model.params
+        ddconfig = OmegaConf.to_container(params.ddconfig, resolve=True)
+        model = VQModel(ddconfig, int(params.n_embed), int(params.embed_dim))
+    except Exception as err:  # missing keys, bad YAML, a ddconfig the classes cannot build
+        raise WeightsError(f"{yaml_path} is not a usable taming VQGAN config: {err}") from None
+    state = read_taming_state_dict(ckpt_path)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise WeightsError(f"{ckpt_path} does not fit the VQGAN of {yaml_path}: "
+                           f"missing {_few(missing)}; unexpected {_few(unexpected)}")  # fmt: skip
+    wrong = [k for k in expected if state[k].shape != expected[k].shape]
+    if wrong:
+        k = wrong[0]
+        raise WeightsError(f"{ckpt_path}: {len(wrong)} tensors have the wrong shape, e.g. {k} "
+                           f"{tuple(state[k].shape)} instead of {tuple(expected[k].shape)}")  # fmt: skip
+    model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+    return model.eval()
 
 
-def checker_passes(images: torch.Tensor, scenes: list[dict]) -> list[bool]:
-    """Whether the shapes world's checker reads each image as its scene's caption."""
-    return [check_image(image, caption(s))["all"] for image, s in zip(images, scenes, strict=True)]
+def _few(keys: list[str], n: int = 5) -> str:
+    if not keys:
+        return "none"
+    more = f" and {len(keys) - n} more" if len(keys) > n else ""
+    return f"{len(keys)} ({', '.join(keys[:n])}{more})"
 
-
-@torch.no_grad()
-def vqgan_metrics(pipeline: VQGANPipeline, images: torch.Tensor, scenes: list[dict] | None = None) -> dict:
-    """Held-out reconstruction PSNR and L1 ([0, 1] scale), and codebook usage over those images. With
-    the images' scenes, also checker_ok: the share of reconstructions the world's checker reads as
-    their caption, the ceiling of any prompt optimiser steering this VQGAN (PSNR hardly sees a
-    square's rounded corners, the checker does)."""
-    vqgan = pipeline.vqgan
-    psnr_sum, l1_sum, passes = 0.0, 0.0, []
-    counts = torch.zeros(vqgan.n_embed)
-    for start in range(0, len(images), MAX_BATCH):
-        batch = images[start : start + MAX_BATCH]
-        quant, indices = vqgan.encode(batch)
-        recon = vqgan.decode(quant)
-        psnr_sum += psnr(recon, batch).sum().item()
-        l1_sum += l1(recon, batch).sum().item()
-        counts += torch.bincount(indices.flatten().cpu(), minlength=vqgan.n_embed)
-        if scenes is not None:
-            passes += checker_passes(recon.cpu(), scenes[start : start + MAX_BATCH])
-    n = len(images)
-    metrics = {
-        "psnr": psnr_sum / n,
-        "l1": l1_sum / n,
-        "perplexity": perplexity(counts),
-        "codes_used": float((counts > 0).float().mean()),
-    }
-    if scenes is not None:
-        metrics["checker_ok"] = float(np.mean(passes))
-    return metrics

@@ -20,21 +20,11 @@ import torch.nn.functional as F
 
 from ..data import shapes
 from ..images import image_grid
-from ..models.clip_small import build_clip
+from ..metrics.clip import clip_metrics
+from ..models.clip import build_clip
 from .task import Task, decay_groups, warmup_cosine
 
 EVAL_SEED = 1_000_000_007  # held-out scenes: a seed no training step uses
-
-
-def satisfies(scene_or_spec: dict, spec: dict) -> bool:
-    """Whether a scene (or a full spec) is described by spec (a spec without background matches any)."""
-    key, want = shapes.scene_key(scene_or_spec), shapes.scene_key(spec)
-    return key[1:] == want[1:] and (want[0] is None or want[0] == key[0])
-
-
-def match_matrix(scenes: list[dict], specs: list[dict]) -> torch.Tensor:
-    """(N images, M captions) float: 1 where image i satisfies caption j."""
-    return torch.tensor([[float(satisfies(s, p)) for p in specs] for s in scenes])
 
 
 def soft_clip_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -85,78 +75,6 @@ def augment(images, scenes, rng, cfg) -> torch.Tensor:
     return (images + sigma * noise).clamp(-1, 1)
 
 
-def hard_negatives(spec: dict, rng: np.random.Generator) -> dict[str, dict]:
-    """The caption's spec changed in one way that makes it false: relation reversed, the two colours
-    swapped, the two shapes swapped (when they differ), the background or one object's colour changed."""
-    objects, out = spec["objects"], {}
-    used = {o["colour"] for o in objects} | {spec["background"]}
-    free = [c for c in shapes.COLOUR_NAMES if c not in used]
-    out["background"] = {**spec, "background": free[rng.integers(len(free))]}
-    recolour = [dict(o) for o in objects]
-    recolour[0]["colour"] = free[rng.integers(len(free))]
-    out["colour"] = {**spec, "objects": recolour}
-    if spec["relation"] is not None:
-        a, b = objects
-        out["relation"] = {**spec, "relation": shapes.OPPOSITE[spec["relation"]]}
-        out["colour_swap"] = {**spec, "objects": [{**a, "colour": b["colour"]}, {**b, "colour": a["colour"]}]}
-        if a["shape"] != b["shape"]:
-            out["shape_swap"] = {**spec, "objects": [{**a, "shape": b["shape"]}, {**b, "shape": a["shape"]}]}
-    return out
-
-
-BINDING = ("relation", "colour_swap", "shape_swap")  # what in-batch negatives almost never test
-
-
-def binding_negatives(specs: list[dict], rng: np.random.Generator, per_scene: int) -> list[dict]:
-    """Up to per_scene hard negatives of each two-object scene that differ from it only in which
-    colour or shape goes where (NegCLIP, Yuksekgonul et al. 2023). Random scenes in a batch almost
-    never differ that way, so without these a CLIP learns a bag of words and reads "red circle above
-    blue square" like "blue circle above red square"."""
-    out = []
-    for spec in specs:
-        negatives = hard_negatives(spec, rng)
-        kinds = [k for k in BINDING if k in negatives]
-        for kind in rng.permutation(kinds)[:per_scene]:
-            out.append(negatives[kind])
-    return out
-
-
-@torch.no_grad()
-def clip_metrics(clip, scenes: list[dict], images: torch.Tensor, group: int = 100, seed: int = 0) -> dict:
-    """Held-out retrieval in groups of `group` scenes (top-1 / top-5, image->text and text->image; a
-    retrieved caption counts when the image satisfies it, so repeated captions are not errors) and the
-    hard tests: how often the true caption beats a one-change false one (pairwise accuracy)."""
-    specs = [shapes.scene_spec(s) for s in scenes]
-    image_emb = torch.cat([F.normalize(clip.encode_image(c), dim=-1) for c in images.split(250)])
-    text_emb = F.normalize(clip.encode_text(clip.tokenize([shapes.caption(s) for s in specs])), dim=-1)
-    hits = {"i2t_top1": [], "i2t_top5": [], "t2i_top1": [], "t2i_top5": []}
-    for start in range(0, len(scenes) - group + 1, group):
-        part = slice(start, start + group)
-        sims = image_emb[part] @ text_emb[part].T
-        truth = match_matrix(scenes[part], specs[part]).bool()
-        for k in (1, 5):
-            top_text = sims.topk(k, dim=1).indices
-            hits[f"i2t_top{k}"] += truth.gather(1, top_text).any(1).tolist()
-            top_image = sims.topk(k, dim=0).indices
-            hits[f"t2i_top{k}"] += truth.gather(0, top_image).any(0).tolist()
-    metrics = {k: float(np.mean(v)) for k, v in hits.items()}
-    metrics["retrieval_top1"] = (metrics["i2t_top1"] + metrics["t2i_top1"]) / 2
-    rng = np.random.default_rng(seed)
-    wins: dict[str, list[bool]] = {}
-    for i, spec in enumerate(specs):
-        negatives = hard_negatives(spec, rng)
-        texts = [shapes.caption(spec)] + [shapes.caption(n) for n in negatives.values()]
-        sims = F.normalize(clip.encode_text(clip.tokenize(texts)), dim=-1) @ image_emb[i]
-        for j, kind in enumerate(negatives, start=1):
-            wins.setdefault(kind, []).append(bool(sims[0] > sims[j]))
-    for kind, values in wins.items():
-        metrics[f"hard_{kind}"] = float(np.mean(values))
-    # keep-best: retrieval alone rewards a bag of words; the prompt optimiser needs binding as well
-    binding = [metrics[f"hard_{k}"] for k in BINDING if f"hard_{k}" in metrics]
-    metrics["retrieval_and_binding"] = (metrics["retrieval_top1"] + float(np.mean(binding or [0.0]))) / 2
-    return metrics
-
-
 class CLIPTask(Task):
     best_metric = "retrieval_and_binding"
 
@@ -183,9 +101,9 @@ class CLIPTask(Task):
         )
         captions = [shapes.caption(s, rng=rng) for s in scenes]
         specs = [shapes.scene_spec(s) for s in scenes]
-        negatives = binding_negatives(specs, rng, int(self.cfg.hard_negatives))
+        negatives = shapes.binding_negatives(specs, rng, int(self.cfg.hard_negatives))
         captions += [shapes.caption(n, rng=rng) for n in negatives]
-        targets = match_matrix(scenes, [shapes.parse_prompt(c) for c in captions])
+        targets = shapes.match_matrix(scenes, [shapes.parse_prompt(c) for c in captions])
         clutter = int(self.cfg.clutter)
         if clutter:  # images no caption describes: rows of zeros
             extra = shapes.render_clutter(clutter, rng, self.cfg.model.image_size)

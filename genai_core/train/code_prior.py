@@ -17,8 +17,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..data.shapes import caption, check_image, read_blobs, render_scenes, sample_scenes
+from ..data.shapes import caption, check_image, render_scenes, sample_scenes
 from ..images import image_grid
+from ..metrics.code_prior import reads_as_scene
 from ..models.code_prior import build_code_prior
 from ..pipelines.code_prior import clip_fingerprint, vqgan_fingerprint
 from .task import EpochSampler, Task, decay_groups, warmup_cosine
@@ -46,13 +47,6 @@ def encode_scenes(vqgan, clip, n: int, seed: int) -> dict[str, torch.Tensor]:
         parts["image"].append(clip.embed_images(images).cpu().half())
         parts["text"].append(clip.embed_texts([caption(s, rng=rng) for s in scenes]).cpu().half())
     return {k: torch.cat(v) for k, v in parts.items()}
-
-
-def reads_as_scene(image: torch.Tensor) -> bool:
-    """Whether the world's checker reads an image as some scene of the world: a background and one
-    or two objects of different colours (no stray blobs)."""
-    _, blobs = read_blobs(image)
-    return 1 <= len(blobs) <= 2 and len({b["colour"] for b in blobs}) == len(blobs)
 
 
 class CodePriorTask(Task):

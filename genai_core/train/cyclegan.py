@@ -10,12 +10,12 @@ import random
 import torch
 import torch.nn.functional as F
 
-from ..config import project_path
-from ..data.faces import HAIR_COLOURS, render_batch, to_model_range, to_uint8
-from ..images import image_grid
+from ..data.faces import HAIR_COLOURS, render_batch
+from ..images import image_grid, to_model_range, to_uint8
+from ..metrics.cyclegan import cyclegan_metrics
 from ..models.cyclegan import build_cyclegan
-from ..pipelines.cyclegan import HairTranslatorPipeline, translation_metrics
-from ..pipelines.faces import FaceRefereePipeline
+from ..pipelines.cyclegan import CycleGANPipeline
+from ..pipelines.face_referee import FaceRefereePipeline
 from .task import EpochSampler, Task
 
 SAMPLE_SEED = 1234
@@ -89,7 +89,6 @@ class CycleGANTask(Task):
         }
         self.pool_a = ImagePool(int(cfg.pool_size), cfg.seed)
         self.pool_b = ImagePool(int(cfg.pool_size), cfg.seed + 1)
-        self.referee = None
 
     def steps_per_epoch(self):
         return len(self.sampler_a)
@@ -147,18 +146,12 @@ class CycleGANTask(Task):
             "loss_d_b": loss_d_b.item(),
         }
 
-    def _referee(self):
-        folder = project_path(self.cfg.eval.referee) if self.cfg.eval.referee else None
-        if self.referee is None and folder is not None and (folder / "model.safetensors").is_file():
-            self.referee = FaceRefereePipeline.from_pretrained(folder)
-        return self.referee
-
     def evaluate(self):
-        referee = self._referee()
+        referee = self.referee(FaceRefereePipeline)
         if referee is None:
             return {}
-        pipeline = HairTranslatorPipeline.wrapping(self.cfg, {"g_ab": self.g_ab, "g_ba": self.g_ba})
-        return translation_metrics(pipeline, referee, int(self.cfg.eval.samples), SAMPLE_SEED)
+        pipeline = CycleGANPipeline.wrapping(self.cfg, {"g_ab": self.g_ab, "g_ba": self.g_ba})
+        return cyclegan_metrics(pipeline, referee, int(self.cfg.eval.samples), SAMPLE_SEED)
 
     def sample_grid(self):
         """Rows: blond input, converted, round trip; then black input, converted, round trip."""

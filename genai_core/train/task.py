@@ -5,10 +5,14 @@ sample_grid and export; it never knows whether it is training a GAN or a classif
 """
 
 import math
+from pathlib import Path
 
 import numpy as np
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
+
+from ..checkpoint import WEIGHTS_NAME
+from ..config import project_path
 
 
 def cosine_after(step: int, lr: float, start: int, total: int, floor: float) -> float:
@@ -74,6 +78,16 @@ class Task:
     def train(self, mode: bool = True) -> None:
         for module in self.modules.values():
             module.train(mode)
+
+    def referee(self, pipeline_class):
+        """The pipeline in the folder cfg.eval.referee names (e.g. the face referee judging a GAN),
+        loaded once its weights exist: it may be trained alongside this run. None until then, or
+        when eval.referee is unset."""
+        if getattr(self, "_referee", None) is None:
+            folder = project_path(OmegaConf.select(self.cfg, "eval.referee"))
+            if folder is not None and (Path(folder) / WEIGHTS_NAME).is_file():
+                self._referee = pipeline_class.from_pretrained(folder)
+        return getattr(self, "_referee", None)
 
 
 class EpochSampler:

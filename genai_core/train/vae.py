@@ -5,11 +5,12 @@ import torch
 import torch.nn.functional as F
 
 from ..config import project_path
-from ..data.faces import load_face_photos, load_labelled_faces, to_model_range
-from ..images import image_grid
+from ..data.faces import load_face_photos, load_labelled_faces
+from ..images import image_grid, to_model_range
+from ..metrics.vae import arithmetic_metrics, vae_metrics
 from ..models.vae import build_vae, kl_divergence
-from ..pipelines.faces import FaceRefereePipeline
-from ..pipelines.vae import FaceVAEPipeline, arithmetic_metrics, vae_metrics
+from ..pipelines.face_referee import FaceRefereePipeline
+from ..pipelines.vae import FaceVAEPipeline
 from .task import EpochSampler, Task
 
 SAMPLE_SEED = 1234
@@ -67,7 +68,6 @@ class FaceVAETask(Task):
         self.modules = {"vae": self.vae}
         self.optimizers = {"vae": torch.optim.Adam(self.vae.parameters(), lr=cfg.lr)}
         self.kl_weight = float(cfg.kl_weight)
-        self.referee = None
         fixed = torch.Generator().manual_seed(SAMPLE_SEED)
         self.fixed_z = torch.randn(8, cfg.model.latent_dim, generator=fixed)
 
@@ -100,17 +100,12 @@ class FaceVAETask(Task):
         optimizer.step()
         return {"loss": loss.item(), "recon": loss_recon.item(), "kl": loss_kl.item()}
 
-    def _referee(self):
-        folder = project_path(self.cfg.eval.referee) if self.cfg.eval.referee else None
-        if self.referee is None and folder is not None and (folder / "model.safetensors").is_file():
-            self.referee = FaceRefereePipeline.from_pretrained(folder)
-        return self.referee
-
     def evaluate(self):
         pipeline = FaceVAEPipeline.wrapping(self.cfg, {"vae": self.vae})
         metrics = vae_metrics(pipeline, self.eval_images.to(self.device), self.kl_weight)
-        if self.cfg.data.source == "procedural" and self._referee() is not None:
-            metrics |= arithmetic_metrics(pipeline, self.referee, seeds=range(4), n=256)
+        referee = self.referee(FaceRefereePipeline)
+        if self.cfg.data.source == "procedural" and referee is not None:
+            metrics |= arithmetic_metrics(pipeline, referee, seeds=range(4), n=256)
         return metrics
 
     def sample_grid(self):

@@ -24,8 +24,9 @@ from safetensors.torch import load_file
 from ..checkpoint import WEIGHTS_NAME, WeightsError
 from ..data.shapes import render_scenes, sample_scenes
 from ..images import image_grid
+from ..metrics.vqgan import vqgan_metrics
 from ..models.vqgan import build_vqgan
-from ..pipelines.vqgan import VQGANPipeline, vqgan_metrics
+from ..pipelines.vqgan import VQGANPipeline
 from .task import Task, cosine_after
 
 EVAL_SEED = 2_000_000_011  # held-out scenes: far from every training seed

@@ -1,0 +1,140 @@
+"""Training the conditional WGAN-GP on labelled faces (book ch. 5), with an auxiliary label classifier."""
+
+from pathlib import Path
+
+import torch
+
+from ..config import project_path
+from ..data.faces import load_labelled_faces
+from ..images import image_grid, to_model_range
+from ..metrics.cwgan import cwgan_metrics
+from ..models.cwgan import build_cwgan, build_label_classifier, gradient_penalty, label_loss
+from ..pipelines.cwgan import label_tensor
+from ..pipelines.face_referee import FaceRefereePipeline
+from .task import EpochSampler, Task
+
+SAMPLE_SEED = 1234
+
+
+class CWGANTask(Task):
+    """WGAN-GP with labels: n_critic critic steps (each on a fresh real batch), then one generator step.
+
+    One trainer step = one generator step, so `steps` counts generator updates as the book does.
+    """
+
+    def __init__(self, cfg, device):
+        super().__init__(cfg, device)
+        size = int(cfg.model.size)
+        self.label_names = list(cfg.model.labels)
+        self.images, labels = load_labelled_faces(cfg.data, size, "train", cfg.seed)
+        self.labels = label_tensor(labels, self.label_names)
+        self.n_critic = int(cfg.n_critic)
+        self.sampler = EpochSampler(len(self.images), cfg.batch_size, cfg.seed)
+        nets = build_cwgan(cfg.model)
+        self.generator = nets["generator"].to(device)
+        self.critic = nets["critic"].to(device)
+        if cfg.init_from:
+            self._warm_start(project_path(cfg.init_from))
+        betas = tuple(cfg.betas)
+        self.modules = {"generator": self.generator, "critic": self.critic}
+        self.optimizers = {
+            "generator": torch.optim.Adam(self.generator.parameters(), lr=cfg.lr, betas=betas),
+            "critic": torch.optim.Adam(self.critic.parameters(), lr=cfg.lr, betas=betas),
+        }
+        # AC-WGAN-GP (departure from the book): an auxiliary label classifier, trained on real faces
+        # only; the generator is also trained to make it read the requested labels. ac_weight=0 is
+        # the book's plain conditional WGAN-GP (no classifier is built).
+        self.ac_weight = float(cfg.ac_weight)
+        self.classifier = None
+        if self.ac_weight > 0:
+            self.classifier = build_label_classifier(cfg.model).to(device)
+            self.modules["classifier"] = self.classifier
+            self.optimizers["classifier"] = torch.optim.Adam(
+                self.classifier.parameters(), lr=cfg.lr, betas=betas
+            )
+        fixed = torch.Generator().manual_seed(SAMPLE_SEED)
+        self.fixed_noise = torch.randn(8, cfg.model.latent_dim, generator=fixed)
+
+    def steps_per_epoch(self):
+        return max(1, len(self.sampler) // self.n_critic)
+
+    def _warm_start(self, run_dir: Path) -> None:
+        """Start generator and critic from another run's checkpoint (weights only: fresh optimizers,
+        step 0), e.g. the book-style run, so a new loss term does not have to relearn faces."""
+        from ..checkpoint import CHECKPOINT_NAME, load_training_state
+
+        state = load_training_state(Path(run_dir) / CHECKPOINT_NAME)
+        self.generator.load_state_dict(state["modules"]["generator"])
+        self.critic.load_state_dict(state["modules"]["critic"])
+
+    def export_modules(self):
+        return {"generator": self.generator}
+
+    def batch(self, index: int):
+        rows = self.sampler.indices(index)
+        return to_model_range(self.images[rows]).to(self.device), self.labels[rows].to(self.device)
+
+    def noise(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.generator.latent_dim, device=self.device)
+
+    def train_step(self, step):
+        c_opt, g_opt = self.optimizers["critic"], self.optimizers["generator"]
+        logs = {"loss_critic": 0.0, "gp": 0.0, "wasserstein": 0.0}
+        for k in range(self.n_critic):
+            real, labels = self.batch(step * self.n_critic + k)
+            with torch.no_grad():
+                fake = self.generator(self.noise(len(real)), labels)
+            score_real = self.critic(real, labels).mean()
+            score_fake = self.critic(fake, labels).mean()
+            gp = gradient_penalty(self.critic, real, fake, labels)
+            loss_c = score_fake - score_real + self.cfg.gp_weight * gp
+            c_opt.zero_grad(set_to_none=True)
+            loss_c.backward()
+            c_opt.step()
+            # python floats, averaged over the critic steps: no graph is kept alive by the logs
+            logs["loss_critic"] += loss_c.item() / self.n_critic
+            logs["gp"] += gp.item() / self.n_critic
+            logs["wasserstein"] += (score_real - score_fake).item() / self.n_critic
+            if self.classifier is not None:
+                logs["loss_ac_real"] = logs.get("loss_ac_real", 0.0) + self._classifier_step(real, labels)
+        # the generator step uses the labels of the last real batch (the book's conditioning)
+        fake = self.generator(self.noise(len(labels)), labels)
+        loss_g = -self.critic(fake, labels).mean()
+        out = {}
+        if self.classifier is not None:
+            loss_ac = label_loss(self.classifier, fake, labels)
+            loss_g = loss_g + self.ac_weight * loss_ac
+            out = {"loss_ac_real": logs.pop("loss_ac_real") / self.n_critic, "loss_ac_fake": loss_ac.item()}
+        g_opt.zero_grad(set_to_none=True)
+        loss_g.backward()  # also fills the classifier's grads: they are cleared before its next step
+        g_opt.step()
+        return {**logs, **out, "loss_g": loss_g.item()}
+
+    def _classifier_step(self, real: torch.Tensor, labels: torch.Tensor) -> float:
+        """One cross-entropy step of the auxiliary classifier on real faces and their true labels
+        (never on generated ones: the generator could otherwise teach it its own mistakes)."""
+        loss = label_loss(self.classifier, real, labels)
+        opt = self.optimizers["classifier"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    def evaluate(self):
+        referee = self.referee(FaceRefereePipeline)
+        if referee is None:
+            return {}
+        return cwgan_metrics(
+            self.generator, referee, self.label_names, int(self.cfg.eval.samples), SAMPLE_SEED
+        )
+
+    def sample_grid(self):
+        """8 fixed latents (rows) x every label combination (columns)."""
+        combos = torch.cartesian_prod(*[torch.tensor([0.0, 1.0])] * len(self.label_names)).view(
+            -1, len(self.label_names)
+        )
+        z = self.fixed_noise.repeat_interleave(len(combos), 0)
+        labels = combos.repeat(len(self.fixed_noise), 1)
+        return image_grid(self.generator(z.to(self.device), labels.to(self.device)).cpu(), nrow=len(combos))
+
+
