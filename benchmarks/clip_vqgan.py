@@ -60,7 +60,7 @@ def fidelity(pair, prompts: list[str], iterations: int, seed: int, starts=None, 
     for i, prompt in enumerate(prompts):
         steps = iterations if prior else max(iterations, 1)
         settings = PromptSettings([prompt], **{**overrides, "iterations": steps, "seed": seed + i,
-                                               "preview_every": max(iterations, 1)})  # fmt: skip
+                                               "preview_every": max(iterations, 1)})
         if iterations == 0 and not prior:  # the starting point: decode the initial latent without a step
             with torch.no_grad():
                 image = pair.decode(pair.initial_latent(settings, prompt_generator(settings, 0)))[0]
@@ -87,7 +87,7 @@ def ceiling_row(name: str, pair, images: torch.Tensor, prompts: list[str]) -> di
     """Checker pass rate and CLIP score of ready-made images (no optimisation)."""
     pairs = list(zip(images, prompts, strict=True))
     return {"images": name, "all ok": float(np.mean([shapes.check_image(i, p)["all"] for i, p in pairs])),
-            "CLIP score": float(np.mean([pair.clip_score(i, p) for i, p in pairs]))}  # fmt: skip
+            "CLIP score": float(np.mean([pair.clip_score(i, p) for i, p in pairs]))}
 
 
 def main():
@@ -113,7 +113,7 @@ def main():
     runs = [("random codes (the thesis' start)", 0, {}),
             (f"the thesis: random codes, {args.iterations} steps", args.iterations, {}),
             (f"the tab: the prior's best of {PromptSettings.candidates}", tab_steps, tab),
-            ("the prior's draw, then 20 thesis steps (lr 0.02)", 20, {**tab, "lr": 0.02})]  # fmt: skip
+            ("the prior's draw, then 20 thesis steps (lr 0.02)", 20, {**tab, "lr": 0.02})]
     for name, iterations, overrides in runs:
         rows.append({"images": name, **fidelity(pair, prompts, iterations, seed=0, **overrides)})
     renders = shapes.render_scenes(scenes, 64)

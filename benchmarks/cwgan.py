@@ -53,7 +53,7 @@ def control_breakdown(gan, referee, n=2000):
             verdict = referee.predict(gan.images(z, gan.labels(n // 4, glasses, male)))
             rows.append({"requested": f"glasses={glasses}, male={male}",
                          "glasses read": float((verdict["eyeglasses"] == glasses).mean()),
-                         "sex read": float((verdict["male"] == male).mean())})  # fmt: skip
+                         "sex read": float((verdict["male"] == male).mean())})
     return rows
 
 
@@ -76,7 +76,7 @@ def diversity_rows(gan, referee, n=500):
             {"set": name, "pixel": pairwise(pixels), "referee_feature": pairwise(referee.features(images))}
         )
     rows.append({"set": "ratio gen/real", "pixel": rows[0]["pixel"] / rows[1]["pixel"],
-                 "referee_feature": rows[0]["referee_feature"] / rows[1]["referee_feature"]})  # fmt: skip
+                 "referee_feature": rows[0]["referee_feature"] / rows[1]["referee_feature"]})
     return rows
 
 
@@ -98,7 +98,7 @@ def arithmetic_rows(gan, referee, draws):
             glasses_hits += glasses_ok
             sex_hits += sex_ok
         rows.append({"preset": preset, "success": hits / draws, "glasses ok": glasses_hits / draws,
-                     "sex ok": sex_hits / draws, "empty groups": failed})  # fmt: skip
+                     "sex ok": sex_hits / draws, "empty groups": failed})
     return rows
 
 
@@ -158,7 +158,7 @@ def main(argv=None):
     print_table("Controllability (2000 faces, random requested labels)", [control])
     print_table("Controllability per requested cell (500 faces each)", control_breakdown(gan, referee))
     print_table(f"Attribute-vector arithmetic ({args.draws} draws of 512 per preset)",
-                arithmetic_rows(gan, referee, args.draws))  # fmt: skip
+                arithmetic_rows(gan, referee, args.draws))
     print_table("Diversity: mean pairwise distance among 500 faces", diversity_rows(gan, referee))
     if args.nn:
         print_table("Nearest training render (RMS pixel distance)", nearest_neighbour_rows(gan, gan.cfg))

@@ -42,7 +42,7 @@ def quality_rows(translator, referee, n):
                 "SSIM outside hair": ssim(out, images, ~hair).mean().item(),
                 "L1 to twin": l1(out, twins).mean().item(),
                 "round trip L1": l1(round_trip, images).mean().item() if name == "CycleGAN" else float("nan"),
-            })  # fmt: skip
+            })
     return rows
 
 

@@ -63,7 +63,7 @@ def train_book(cpu_seconds: float, threads: int = 1) -> None:
     trainer.fit()
     trainer._evaluate()  # FD at the stopping step too; exports the weights if they are the best
     note = {"step": trainer.step, "wall_time_s": round(trainer.wall_time, 1),
-            "process_cpu_s": round(time.process_time() - start, 1)}  # fmt: skip
+            "process_cpu_s": round(time.process_time() - start, 1)}
     (Path(cfg.out_dir) / "budget.json").write_text(json.dumps(note, indent=2))
     print(f"book-width DCGAN stopped at step {trainer.step} after {trainer.wall_time:.0f} s wall")
 
@@ -105,7 +105,7 @@ def run_info(folder: Path) -> dict:
     exported = json.loads((folder / "exported.json").read_text())
     cfg = OmegaConf.load(folder / "config.yaml")
     return {"step": exported["step"], "batch": cfg.batch_size, "ngf": cfg.model.ngf,
-            "wall_s": exported["wall_time_s"]}  # fmt: skip
+            "wall_s": exported["wall_time_s"]}
 
 
 def main() -> None:
@@ -142,14 +142,14 @@ def main() -> None:
             rows.append({"model": label, "truncation": truncation, "G params (M)": params / 1e6,
                          "steps": info["step"], "train wall s": info["wall_s"],
                          "images/s": info["step"] * info["batch"] / info["wall_s"],
-                         "FD-anime": referee.frechet(fake, real_features)})  # fmt: skip
+                         "FD-anime": referee.frechet(fake, real_features)})
             if truncation == 1.0:
                 nn_rows.append(("generated, " + label, fake))
     rows.append({"model": "real training faces (floor)", "truncation": "-", "G params (M)": "-", "steps": "-",
-                 "train wall s": "-", "images/s": "-", "FD-anime": fd_floor})  # fmt: skip
+                 "train wall s": "-", "images/s": "-", "FD-anime": fd_floor})
     print_table(f"FD-anime, {SAMPLES} faces vs {SAMPLES} held-out real faces (lower is better)", rows)
     print_table("What FD-anime sees: damaged copies of 2000 training faces vs the held-out faces",
-                referee_calibration(referee, train_images[floor_index], real_features))  # fmt: skip
+                referee_calibration(referee, train_images[floor_index], real_features))
 
     # The archive holds some faces twice under different names, so part of the held-out set has an
     # exact copy among the training faces; the fair reference is the held-out faces without one.
@@ -161,7 +161,7 @@ def main() -> None:
     table = [{"faces": "held-out real faces, all", "n": len(held_out), "NN feature dist (median)": "-",
               "NN pixel dist (median)": float(np.median(held_pix)),
               "exact copies of a training face": float((~fresh).mean()),
-              "closer than 1st pct of new real": "-"}]  # fmt: skip
+              "closer than 1st pct of new real": "-"}]
     for label, images in nn_rows:
         feat = nn_distances(torch.from_numpy(referee.features(images)), train_features)
         pix = nn_distances(pixels(images), train_pixels)
@@ -169,9 +169,9 @@ def main() -> None:
         table.append({"faces": label, "n": len(images), "NN feature dist (median)": float(np.median(feat)),
                       "NN pixel dist (median)": float(np.median(pix)),
                       "exact copies of a training face": float((pix <= COPY_DISTANCE).mean()),
-                      "closer than 1st pct of new real": float((pix < threshold).mean())})  # fmt: skip
+                      "closer than 1st pct of new real": float((pix < threshold).mean())})
     print_table("Nearest training face (a memorising generator would sit closer than new real faces)",
-                table)  # fmt: skip
+                table)
 
     pipeline = DCGANPipeline.from_pretrained(spec.weights_dir)
     latency = []

@@ -74,7 +74,7 @@ class Walker:
 def start_server() -> subprocess.Popen:
     env = {**os.environ, "GENAI_MAX_PENDING_PER_VISITOR": "64"}  # every client here is one address
     server = subprocess.Popen([sys.executable, "-c", SERVER], cwd=Path(__file__).parent.parent, env=env,
-                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+                              stdout=subprocess.PIPE, text=True)
     if server.stdout.readline().strip() != "ready":
         server.kill()
         raise SystemExit("the app did not start")
@@ -124,13 +124,13 @@ def main() -> None:
             "errors": sum(r[2] is not None for r in mine),
             "p50_s": statistics.median(ok) if ok else float("nan"),
             "p95_s": ok[min(len(ok) - 1, int(0.95 * len(ok)))] if ok else float("nan"),
-        })  # fmt: skip
+        })
     print_table(f"{args.clients} clients for {args.seconds:.0f} s on 127.0.0.1", rows)
     errors = [r[2] for r in results if r[2]]
     reached = sum(row["calls"] > 0 for row in rows)
     levels = " -> ".join(f"{r / 2**20:.0f}" for r in rss)
     print(f"\nendpoints reached: {reached}/{len(calls)}; throughput: {len(results) / elapsed:.2f} calls/s; "
-          f"errors: {len(errors)}; server RSS after warm-up and each round: {levels} MiB")  # fmt: skip
+          f"errors: {len(errors)}; server RSS after warm-up and each round: {levels} MiB")
     for message in sorted(set(errors))[:5]:
         print("error:", message)
 

@@ -73,7 +73,7 @@ def main() -> None:
          "unk_rate": metrics["val_unk_rate"], "tokens": metrics["val_tokens"]},
         {"model": "unigram baseline", "perplexity": metrics["unigram_perplexity"], "unk_rate": "",
          "tokens": metrics["val_tokens"]},
-    ])  # fmt: skip
+    ])
 
     lstm = WordLSTMPipeline.from_pretrained(args.weights)
     prompt, length = "Anna and Vronsky", 200
@@ -81,10 +81,10 @@ def main() -> None:
     for n in (1, 4):
         seconds = timed(lambda n=n: lstm.generate(prompt, length, temperature=1.0, top_k=40, n=n, seed=0))
         rows.append({"generation": f"carried state, {n} sample(s)", "tokens": n * length,
-                     "seconds": seconds, "tokens_per_s": n * length / seconds})  # fmt: skip
+                     "seconds": seconds, "tokens_per_s": n * length / seconds})
     seconds = timed(lambda: book_generation(lstm, prompt, length, 0), repeats=1)
     rows.append({"generation": "book's loop (re-feeds prefix), 1 sample", "tokens": length,
-                 "seconds": seconds, "tokens_per_s": length / seconds})  # fmt: skip
+                 "seconds": seconds, "tokens_per_s": length / seconds})
     print_table(f"Generation speed, {args.threads} thread(s), {length} tokens after '{prompt}'", rows)
     speedup = rows[0]["tokens_per_s"] / rows[2]["tokens_per_s"]
     print(f"\ncarried state is {speedup:.1f}x faster than the book's loop")

@@ -68,12 +68,12 @@ def main() -> None:
         {"decoding": "greedy", "median_s": latency(model.translate, probe)},
         {"decoding": f"beam {args.beam}", "median_s": latency(lambda s: model.translate(s, beam), probe)},
         {"decoding": "greedy, batches of 64 (throughput)", "median_s": greedy_seconds / len(sources)},
-    ])  # fmt: skip
+    ])
 
     print("\n## The book's sentences\n")
     for sentence in BOOK_SENTENCES:
         print(f"- {sentence} -> greedy: {model.translate(sentence)} | beam {args.beam}: "
-              f"{model.translate(sentence, beam=args.beam)}")  # fmt: skip
+              f"{model.translate(sentence, beam=args.beam)}")
     print("\n## First test sentences (greedy | first reference)\n")
     for source, hypothesis, ref in list(zip(sources, greedy, refs, strict=True))[:8]:
         print(f"- {source} -> {hypothesis} | {ref[0]}")

@@ -44,7 +44,7 @@ API_EXAMPLES = {
                             OFFLINE_DEFAULTS["iterations"], 0.1, 8,
                             0.1, 64, 0, 10, next(iter(STARTS)), PromptSettings.candidates,
                             PromptSettings.beams, PromptSettings.stages, PromptSettings.guidance),
-}  # fmt: skip
+}
 
 _stops: dict[str, threading.Event] = {}  # session -> its running generation's stop flag
 
@@ -68,7 +68,7 @@ def _pair(model, vqgan_dir, clip_name):
 
 
 def _settings(include, exclude, extras, w1, w2, alpha, beta, iterations, lr, crops, noise, size, seed, every,
-              start, candidates, beams, stages, guidance):  # fmt: skip
+              start, candidates, beams, stages, guidance):
     if start not in STARTS:
         raise user_error(f"Start must be one of: {'; '.join(STARTS)}")
     include = check_text(include, "Include prompts", MAX_PROMPTS * (MAX_PROMPT_CHARS + 1))
@@ -111,11 +111,11 @@ def _verdict(pair, image: torch.Tensor, prompt: str) -> str:
 
 def generate(model, vqgan_dir, clip_name, include, exclude, extras, w1, w2, alpha, beta, iterations, lr,
              crops, noise, size, seed, every, start, candidates, beams, stages, guidance,
-             request: gr.Request = None):  # fmt: skip
+             request: gr.Request = None):
     """Streams (preview, snapshots, video, status) while optimising; one image per include prompt."""
     pair = _pair(model, vqgan_dir, clip_name)
     settings = _settings(include, exclude, extras, w1, w2, alpha, beta, iterations, lr, crops, noise, size,
-                         seed, every, start, candidates, beams, stages, guidance)  # fmt: skip
+                         seed, every, start, candidates, beams, stages, guidance)
     unknown = pair.unknown_words(settings)
     if unknown:
         raise user_error(f"The CLIP model does not know these words: {', '.join(sorted(set(unknown)))}")
@@ -147,14 +147,14 @@ def generate(model, vqgan_dir, clip_name, include, exclude, extras, w1, w2, alph
     if len(latents) > 1:
         frames = pair.morph(latents, FRAMES_PER_TRANSITION)
         video = str(save_animation([image_array(f) for f in resize_square(torch.stack(frames), DISPLAY)],
-                                   output_path(".mp4"), fps=FPS))  # fmt: skip
+                                   output_path(".mp4"), fps=FPS))
     else:
         lines.append("_The morph video needs two snapshots: add iterations or another include prompt._")
     results = resize_square(torch.stack([k.image for k in keyframes]), DISPLAY // 2)
     snapshots = image_grid(results, nrow=len(keyframes))
     stopped = " Stopped early." if stop.is_set() else ""
     yield (image_array(resize_square(keyframes[-1].image[None], DISPLAY)[0]), snapshots, video,
-           "\n\n".join(lines) + stopped)  # fmt: skip
+           "\n\n".join(lines) + stopped)
 
 
 def stop_generation(request: gr.Request = None):
@@ -181,10 +181,9 @@ def build() -> None:
         "and code prior the project trained on its procedural shapes world) knows colours, "
         "circle/square/triangle, above/below/left of/right of and backgrounds, e.g. *a green triangle "
         "left of a white circle on a blue background*. By default the code prior draws 64 pictures for "
-        "the prompt's CLIP embedding and CLIP keeps the best (the world's checker passes 87.5% of "
-        "these results on held-out captions, see weights/code_prior_shapes/card.md); add iterations "
-        "to let the thesis' optimiser refine it, or start from **random codes** as the thesis does "
-        "(10%: its collages rarely read as scenes). "
+        "the prompt's CLIP embedding and CLIP keeps the best (how often that reads as the prompt: "
+        "weights/code_prior_shapes/card.md); add iterations to let the thesis' optimiser refine it, or "
+        "start from **random codes** as the thesis does (its collages rarely read as scenes). "
         "With real checkpoints in the server's `pretrained/` folder, choose **local pretrained** and "
         "name their folders."
     )
@@ -193,14 +192,14 @@ def build() -> None:
             model = gr.Radio(list(MODELS), value=MODELS[0], label="Model")
             vqgan_dir = gr.Textbox(label="VQGAN folder in pretrained/ (last.ckpt + model.yaml)",
                                    value="vqgan_imagenet_f16_16384", visible=False,
-                                   max_length=500)  # fmt: skip
+                                   max_length=500)
             clip_name = gr.Textbox(label="CLIP folder in pretrained/", value="clip-vit-base-patch32",
-                                   visible=False, max_length=500)  # fmt: skip
+                                   visible=False, max_length=500)
             include = gr.Textbox(DEFAULT_PROMPT, lines=2, label="Include prompts (one image per line)",
-                                 max_length=MAX_PROMPTS * (MAX_PROMPT_CHARS + 1))  # fmt: skip
+                                 max_length=MAX_PROMPTS * (MAX_PROMPT_CHARS + 1))
             exclude = gr.Textbox(label="Exclude prompt (optional)", max_length=MAX_PROMPT_CHARS)
             extras = gr.Textbox(label="Extras prompt (optional, added to every include prompt)",
-                                max_length=MAX_PROMPT_CHARS)  # fmt: skip
+                                max_length=MAX_PROMPT_CHARS)
             with gr.Accordion("Weights and optimiser", open=False):
                 w1 = gr.Slider(0, 5, value=1, step=0.1, label="w1 (include)")
                 w2 = gr.Slider(0, 5, value=0.5, step=0.1, label="w2 (extras)")
@@ -214,15 +213,15 @@ def build() -> None:
             start = gr.Radio(list(STARTS), value=next(iter(STARTS)), label="Start from")
             with gr.Accordion("Code prior (offline pair)", open=False):
                 candidates = gr.Slider(1, 256, value=PromptSettings.candidates, step=1,
-                                       label="Candidates the prior draws at each stage")  # fmt: skip
+                                       label="Candidates the prior draws at each stage")
                 beams = gr.Slider(1, 64, value=PromptSettings.beams, step=1,
-                                  label="Beams (candidates CLIP keeps at each stage)")  # fmt: skip
+                                  label="Beams (candidates CLIP keeps at each stage)")
                 stages = gr.Slider(1, 16, value=PromptSettings.stages, step=1,
-                                   label="Stages (parts of the grid; 1 = best of candidates)")  # fmt: skip
+                                   label="Stages (parts of the grid; 1 = best of candidates)")
                 guidance = gr.Slider(0, 5, value=PromptSettings.guidance, step=0.1,
-                                     label="Guidance (classifier-free; 1 = off)")  # fmt: skip
+                                     label="Guidance (classifier-free; 1 = off)")
             iterations = gr.Slider(0, 500, value=OFFLINE_DEFAULTS["iterations"], step=1,
-                                   label="Iterations (0: the prior's draw only)")  # fmt: skip
+                                   label="Iterations (0: the prior's draw only)")
             seed = seed_box()
             with gr.Row():
                 button = gr.Button(MAIN_BUTTON, variant="primary")
@@ -235,9 +234,9 @@ def build() -> None:
     model.change(_model_changed, model, [vqgan_dir, clip_name, start])
     start.change(_start_changed, start, iterations)
     inputs = [model, vqgan_dir, clip_name, include, exclude, extras, w1, w2, alpha, beta, iterations, lr,
-              crops, noise, size, seed, every, start, candidates, beams, stages, guidance]  # fmt: skip
+              crops, noise, size, seed, every, start, candidates, beams, stages, guidance]
     button.click(generate, inputs, [preview, snapshots, video, status], api_name="clip_vqgan_generate",
-                 concurrency_limit=1)  # fmt: skip
+                 concurrency_limit=1)
     stop.click(stop_generation, None, None, api_name="clip_vqgan_stop", queue=False)
 
 

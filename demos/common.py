@@ -157,7 +157,7 @@ def bounded_sketchpad(**kwargs) -> gr.Sketchpad:
                 raise user_error("The drawing is not an image that can be read (PNG, JPEG, WebP).") from None
             if width * height > MAX_DRAWING_PIXELS:
                 raise user_error(f"The drawing is too large ({width}x{height}); at most "
-                                 f"{MAX_DRAWING_PIXELS // 1_000_000} megapixels")  # fmt: skip
+                                 f"{MAX_DRAWING_PIXELS // 1_000_000} megapixels")
         return decode(file, flatten_on_white)
 
     sketchpad.convert_and_format_image = measured

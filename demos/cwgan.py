@@ -114,7 +114,7 @@ def build() -> None:
     button.click(face, [seed, glasses, male], faces, api_name="cwgan_glasses_face")
 
     gr.Markdown("### Latent interpolation and the label x latent grid\nSeed A's face turns into seed B's "
-                "(spherical interpolation of the noise, linear in the male label).")  # fmt: skip
+                "(spherical interpolation of the noise, linear in the male label).")
     with gr.Row():
         with gr.Column(scale=1):
             seed_a, seed_b = seed_box(0, "Seed A"), seed_box(1, "Seed B")
@@ -128,7 +128,7 @@ def build() -> None:
             walk_gallery = _gallery_box("Latent interpolation", 8)
             grid_gallery = _gallery_box("Grid", 6)
     walk_button.click(interpolate, [seed_a, seed_b, male_a, male_b, walk_glasses, frames], walk_gallery,
-                      api_name="cwgan_glasses_interpolate")  # fmt: skip
+                      api_name="cwgan_glasses_interpolate")
     grid_button.click(grid, [seed_a, seed_b, male_a, male_b], grid_gallery, api_name="cwgan_glasses_grid")
 
     gr.Markdown(

@@ -83,7 +83,7 @@ def build() -> None:
             # a File, not an Image: gr.Image decodes uploads before the handler and answers a non-image
             # with a server traceback and an opaque client error; here load_photo says what is wrong
             photo = gr.File(value=str(EXAMPLE_PHOTO), label="Photo (PNG, JPEG or WebP)", file_types=["image"],
-                            type="filepath")  # fmt: skip
+                            type="filepath")
             direction = gr.Radio(list(DIRECTIONS), value=DIRECTIONS[0], label="Direction")
             strength = gr.Slider(0, 1, value=1, step=0.05, label="Strength (0 = input, 1 = full conversion)")
             button = gr.Button(MAIN_BUTTON, variant="primary")
@@ -95,7 +95,7 @@ def build() -> None:
                 [[str(p), DIRECTIONS[0] if "blond" in p.name else DIRECTIONS[1]]
                  for p in sorted(EXAMPLES_DIR.glob("*.png"))],
                 inputs=[photo, direction],
-            )  # fmt: skip
+            )
         with gr.Column(scale=2):
             with gr.Row():
                 shown = gr.Image(label="Input (cropped)", format="png", height=256)
@@ -103,7 +103,7 @@ def build() -> None:
                 round_trip = gr.Image(label="Round trip (converted back)", format="png", height=256)
             verdict = gr.Markdown()
     button.click(convert, [photo, direction, strength], [shown, converted, round_trip, verdict],
-                 api_name="cyclegan_hair_convert")  # fmt: skip
+                 api_name="cyclegan_hair_convert")
     draw.click(random_face, [seed, hair], photo, api_name="cyclegan_hair_random_face")
 
 

@@ -62,7 +62,7 @@ def _sha256(path: str, mtime_ns: int) -> str:  # mtime in the key: a new promoti
 def settings_file(action: str, **settings) -> str:
     record = {"model": "dcgan", "weights_sha256": weights_id(), "action": action, **settings,
               "face_i_latent": "torch.randn(100, generator=torch.Generator().manual_seed(seed + i))"
-                               " * truncation"}  # fmt: skip
+                               " * truncation"}
     path = output_path(".json")
     path.write_text(json.dumps(record, indent=2))
     return str(path)
@@ -115,7 +115,7 @@ def walk(seed_a, seed_b, frames, fps, truncation):
     shown = images[::step] if (len(images) - 1) % step == 0 else [*images[::step], images[-1]]
     strip = np.concatenate([enlarge(f[::FACE_SCALE, ::FACE_SCALE], 2) for f in shown], axis=1)
     settings = settings_file("walk", seed_a=seed_a, seed_b=seed_b, frames=frames, fps=fps,
-                             truncation=truncation, interpolation="slerp, then truncation")  # fmt: skip
+                             truncation=truncation, interpolation="slerp, then truncation")
     return str(gif), str(mp4), strip, [str(gif), str(mp4), settings]
 
 
@@ -168,7 +168,7 @@ def build() -> None:
     as_start.click(pick, pick_inputs, [face, face_info, seed_a], api_name="dcgan_pick_start")
     as_end.click(pick, pick_inputs, [face, face_info, seed_b], api_name="dcgan_pick_end")
     walk_button.click(walk, [seed_a, seed_b, frames, fps, truncation], [animation, video, strip, downloads],
-                      api_name="dcgan_walk")  # fmt: skip
+                      api_name="dcgan_walk")
 
 
 if __name__ == "__main__":

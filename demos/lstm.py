@@ -80,10 +80,10 @@ def build() -> None:
             button = gr.Button(MAIN_BUTTON, variant="primary")
         output = gr.Textbox(label="Generated text (streams as it is written)", lines=16, scale=2)
     button.click(generate, [prompt, length, temperature, top_k, top_p, samples, seed], output,
-                 api_name="lstm_anna_generate")  # fmt: skip
+                 api_name="lstm_anna_generate")
 
     gr.Markdown("### Low vs high temperature\nSame prompt, seed, top-K and top-p; only the temperature "
-                "differs.")  # fmt: skip
+                "differs.")
     with gr.Row():
         low = gr.Slider(0, 3, value=0.5, step=0.05, label="Low temperature")
         high = gr.Slider(0, 3, value=1.5, step=0.05, label="High temperature")
@@ -92,7 +92,7 @@ def build() -> None:
         cold = gr.Textbox(label="Low temperature", lines=10)
         hot = gr.Textbox(label="High temperature", lines=10)
     compare_button.click(compare, [prompt, length, low, high, top_k, top_p, seed], [cold, hot],
-                         api_name="lstm_anna_compare")  # fmt: skip
+                         api_name="lstm_anna_compare")
 
 
 if __name__ == "__main__":

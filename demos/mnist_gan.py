@@ -36,7 +36,7 @@ MAIN_BUTTON = "Generate"
 
 def build() -> None:
     gr.Markdown("An MLP GAN (thesis ch. 2) trained on MNIST. Digit *i* of the grid comes from "
-                "seed + i, so any digit can be regenerated alone and used as a walk end point.")  # fmt: skip
+                "seed + i, so any digit can be regenerated alone and used as a walk end point.")
     with gr.Row():
         with gr.Column(scale=1):
             count = gr.Slider(1, 64, value=36, step=1, label="Number of digits")

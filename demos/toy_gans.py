@@ -41,7 +41,7 @@ def generate_multiples(samples, seed):
 
 def build_curve() -> None:
     gr.Markdown("A tiny GAN (book ch. 3) learned to draw points (x, 1.08^x) for x in [0, 50] "
-                "from 2-D noise. Orange: generated; black: the true curve.")  # fmt: skip
+                "from 2-D noise. Orange: generated; black: the true curve.")
     with gr.Row():
         with gr.Column(scale=1):
             count = gr.Slider(1, MAX_POINTS, value=1000, step=1, label="Number of points")
@@ -56,7 +56,7 @@ def build_curve() -> None:
 def build_multiples() -> None:
     gr.Markdown("A GAN (book ch. 3) generates integers in 0..99. It should write only multiples "
                 "of 5, and all twenty of them equally often: the book's version collapses onto a "
-                "few values, this one judges packs of ten samples at once to avoid that.")  # fmt: skip
+                "few values, this one judges packs of ten samples at once to avoid that.")
     with gr.Row():
         with gr.Column(scale=1):
             samples = gr.Slider(10, 20000, value=2000, step=10, label="Samples for the histogram")
@@ -67,7 +67,7 @@ def build_multiples() -> None:
             histogram = gr.Image(label="Histogram over 0..99", type="numpy", format="png")
             stats = gr.Markdown()
     button.click(generate_multiples, [samples, seed], [batch, histogram, stats],
-                 api_name="toy_multiples_generate")  # fmt: skip
+                 api_name="toy_multiples_generate")
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ def promote(model: str):
         raise user_error(str(err).replace(str(JOBS.runs_root), "the Train tab's run folder")) from None
     clear_pipelines()  # the tabs load the promoted weights on their next call
     return (f"Promoted the {model} run: the tabs now use it (copied to `{where}`). The shipped weights "
-            "are unchanged; Revert goes back to them.")  # fmt: skip
+            "are unchanged; Revert goes back to them.")
 
 
 def revert(model: str):
@@ -108,7 +108,7 @@ def poll():
         return ("No job yet." if enabled else f"**Training is off:** {why}."), None, None
     progress = f"{status.step}/{status.total}" if status.total else "starting"
     text = (f"**{status.model}**: {status.state}, step {progress}, {status.wall_time:.0f} s. "
-            f"{status.message}. Run folder: `{status.run_dir}`")  # fmt: skip
+            f"{status.message}. Run folder: `{status.run_dir}`")
     curves = figure_to_array(history_figure(status.history)) if status.history else None
     return text, curves, status.sample
 
@@ -125,7 +125,7 @@ def build() -> None:
     with gr.Row():
         with gr.Column(scale=1):
             model = gr.Dropdown([(spec.title, spec.name) for spec in REGISTRY.values()], value=first,
-                                label="Model")  # fmt: skip
+                                label="Model")
             config = gr.Code(editable_config(first), language="yaml", label="Config (edit, then Start)")
             with gr.Row():
                 start_button = gr.Button(MAIN_BUTTON, variant="primary", interactive=enabled)

@@ -83,7 +83,7 @@ def build() -> None:
     button.click(translate, inputs, [greedy, beamed, image], api_name="translator_translate")
     text.submit(translate, inputs, [greedy, beamed, image], api_name="translator_translate_submit")
     gr.on([layer.change, head.change, heatmap_of.change], attention, inputs, image,
-          api_name="translator_attention")  # fmt: skip
+          api_name="translator_attention")
 
 
 if __name__ == "__main__":

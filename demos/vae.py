@@ -25,7 +25,7 @@ from .common import (
     user_errors,
 )
 
-MODELS = {"Procedural faces (labelled)": "vae_faces", "Real photos (1,030 faces)": "vae_real_faces"}
+MODELS = {"Procedural faces (labelled)": "vae_faces", "Real photos (CelebA-HQ)": "vae_real_faces"}
 DISPLAY = 128  # the VAE works at 64x64; faces are shown enlarged
 MAIN_BUTTON = "Generate"
 MAX_FACES, MAX_FRAMES = 32, 48
@@ -140,7 +140,7 @@ def build() -> None:
     recon_button.click(reconstruct, [choice, photo], [shown, recon, score], api_name="vae_reconstruct")
 
     gr.Markdown("### Interpolation\nEach end is an uploaded photo's code, or the prior sample of its seed "
-                "when no photo is given.")  # fmt: skip
+                "when no photo is given.")
     with gr.Row():
         with gr.Column(scale=1):
             photo_a = gr.File(label="Face A (optional photo)", file_types=["image"], type="filepath")
@@ -156,17 +156,17 @@ def build() -> None:
         strip = gr.Image(label="Strip", format="png", scale=3)
         video = gr.Video(label="MP4", loop=True, scale=1)
     walk_button.click(interpolate, [choice, photo_a, seed_a, photo_b, seed_b, frames, fps], [strip, video],
-                      api_name="vae_interpolate")  # fmt: skip
+                      api_name="vae_interpolate")
 
     gr.Markdown("### Latent arithmetic\nThe codes (mu) of 512 labelled faces are averaged per group; the "
-                "sum is decoded and the face referee reads it. Needs the labelled-faces model.")  # fmt: skip
+                "sum is decoded and the face referee reads it. Needs the labelled-faces model.")
     with gr.Row():
         with gr.Column(scale=1):
             preset = gr.Dropdown(list(PRESETS), value=next(iter(PRESETS)), label="Preset")
             arith_seed = seed_box(0, "Draw seed")
             arith_button = gr.Button("Compute")
         gallery = gr.Gallery(label="a, b, c and a - b + c", columns=4, object_fit="contain", height="auto",
-                             format="png", scale=2)  # fmt: skip
+                             format="png", scale=2)
     arith_button.click(arithmetic, [choice, preset, arith_seed], gallery, api_name="vae_arithmetic")
 
 

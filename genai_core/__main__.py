@@ -1,4 +1,5 @@
-"""Command line: python -m genai_core list | train MODEL [key=value ...] | sample MODEL ... | promote MODEL"""
+"""Command line: python -m genai_core list | train MODEL [key=value ...] | sample MODEL ... | export RUN |
+promote MODEL"""
 
 import argparse
 import signal
@@ -62,6 +63,13 @@ def cmd_sample(args) -> None:
     print(f"wrote {args.out}")
 
 
+def cmd_export(args) -> None:
+    from .train.trainer import export_checkpoint
+
+    out = export_checkpoint(args.run, args.out)
+    print(f"exported {args.run} to {out}")
+
+
 def cmd_promote(args) -> None:
     from .checkpoint import promote
     from .registry import get
@@ -92,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--n", type=int, default=16, help="how many samples")
     sample.add_argument("--out", required=True, help="PNG file to write")
     sample.add_argument("--weights", help="weights folder (default weights/MODEL)")
+    export = commands.add_parser("export", help="write a run's model from its last training checkpoint")
+    export.add_argument("run", help="run folder holding checkpoint.safetensors")
+    export.add_argument("--out", help="folder to write (default: the run folder)")
     promote = commands.add_parser("promote", help="copy a run's exported model into weights/MODEL")
     promote.add_argument("model")
     promote.add_argument("run", nargs="?", help="run folder (default runs/MODEL)")
@@ -108,7 +119,8 @@ def main(argv=None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command == "train":
         args.overrides = [*args.overrides, *extra]
-    handlers = {"list": cmd_list, "train": cmd_train, "sample": cmd_sample, "promote": cmd_promote}
+    handlers = {"list": cmd_list, "train": cmd_train, "sample": cmd_sample, "export": cmd_export,
+                "promote": cmd_promote}
     try:
         handlers[args.command](args)
     except KeyboardInterrupt:

@@ -197,7 +197,7 @@ class _Opaque:
 
 # The only callables the lenient loader lets a pickle call: how torch itself rebuilds tensors.
 _TORCH_REBUILD = {("torch._utils", name) for name in
-                  ("_rebuild_tensor_v2", "_rebuild_parameter", "_rebuild_parameter_with_state")}  # fmt: skip
+                  ("_rebuild_tensor_v2", "_rebuild_parameter", "_rebuild_parameter_with_state")}
 
 
 _SAFE_GLOBALS = {("collections", "OrderedDict"), ("torch", "Size"), *_TORCH_REBUILD}
@@ -235,7 +235,7 @@ def read_taming_state_dict(ckpt_path) -> dict[str, torch.Tensor]:
         # (_LenientUnpickler), so the file still cannot run code.
         try:
             checkpoint = torch.load(path, map_location="cpu", weights_only=False,
-                                    pickle_module=_LenientPickle)  # fmt: skip
+                                    pickle_module=_LenientPickle)
         except Exception as err:  # a corrupt or foreign file raises many different types
             raise WeightsError(f"cannot read {path}: {err}") from None
     except Exception as err:

@@ -54,7 +54,7 @@ def save_animation(frames: list[np.ndarray], path, fps: int = 10) -> Path:
         # H.264 wants even sides; yuv420p keeps the file playable in every browser
         frames = [_pad_even(f) for f in frames]
         imageio.v2.mimwrite(path, frames, fps=fps, codec="libx264", pixelformat="yuv420p",
-                            macro_block_size=2)  # fmt: skip
+                            macro_block_size=2)
     else:
         raise ValueError(f"unsupported animation format {path.suffix!r} (use .gif or .mp4)")
     return path

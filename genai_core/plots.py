@@ -81,14 +81,14 @@ def attention_figure(weights: np.ndarray, source: list[str], target: list[str], 
 
 
 def latent_map_figure(points: np.ndarray, labels: np.ndarray, explained, title: str,
-                      mark: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+                      mark: np.ndarray | None = None) -> np.ndarray:
     """Codes on a 2-D map coloured by label (0-9), an optional gold star for the current code."""
     figure = Figure(figsize=(6, 5.4), dpi=80)
     axis = figure.add_subplot()
     # a fixed shuffle: the shared file is sorted by label, and the last class drawn would cover the rest
     order = np.random.default_rng(0).permutation(len(labels))
     scatter = axis.scatter(*points[order].T, c=labels[order], cmap="tab10", vmin=-0.5, vmax=9.5, s=3,
-                           alpha=0.5, linewidths=0)  # fmt: skip
+                           alpha=0.5, linewidths=0)
     figure.colorbar(scatter, ax=axis, ticks=range(10), label="label")
     if mark is not None:
         axis.scatter(*mark.T, marker="*", s=400, c="gold", edgecolors="black", linewidths=1.5, zorder=3)

@@ -95,7 +95,7 @@ class CompositeSpec:
 
 def _spec(name, title, family, task, pipeline, **rest) -> ModelSpec:
     return ModelSpec(name=name, title=title, family=family, task=f"genai_core.train.{task}",
-                     pipeline=f"genai_core.pipelines.{pipeline}", **rest)  # fmt: skip
+                     pipeline=f"genai_core.pipelines.{pipeline}", **rest)
 
 
 REGISTRY: dict[str, ModelSpec] = {
@@ -140,7 +140,7 @@ REGISTRY: dict[str, ModelSpec] = {
         _spec("code_prior_shapes", "Code prior (text to image)", "code_prior", "code_prior:CodePriorTask",
               "code_prior:CodePriorPipeline"),
     ]
-}  # fmt: skip
+}
 
 COMPOSITES: dict[str, CompositeSpec] = {
     spec.name: spec
@@ -150,7 +150,7 @@ COMPOSITES: dict[str, CompositeSpec] = {
                       assemble="genai_core.pipelines.clip_vqgan:assemble_pair",
                       demo="demos.clip_vqgan:build"),
     ]
-}  # fmt: skip
+}
 
 
 def tabs() -> list:

@@ -71,7 +71,7 @@ def test_api_bad_uploads_are_clear_errors_and_the_queue_survives(client, bad_upl
     from demos import cyclegan, vae
 
     example = {"/cyclegan_hair_convert": cyclegan.API_EXAMPLES["cyclegan_hair_convert"],
-               "/vae_reconstruct": vae.API_EXAMPLES["vae_reconstruct"]}[endpoint]  # fmt: skip
+               "/vae_reconstruct": vae.API_EXAMPLES["vae_reconstruct"]}[endpoint]
     photo_at = 0 if endpoint == "/cyclegan_hair_convert" else 1
     for message, path in bad_uploads.items():
         args = list(example)

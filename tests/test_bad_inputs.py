@@ -49,7 +49,7 @@ def test_weights_of_the_wrong_shape_become_a_message(weights_copy):
 def start_training(out, steps):
     command = [sys.executable, "-m", "genai_core", "train", "toy_curve", "--tiny", "--out", str(out),
                f"steps={steps}", "checkpoint_every=50", "eval_every=1000", "sample_every=1000",
-               "log_every=1"]  # fmt: skip
+               "log_every=1"]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

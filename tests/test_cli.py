@@ -57,4 +57,22 @@ def test_bad_input_exits_non_zero_with_one_line(tmp_path, capsys):
     )
     assert "no config.yaml" in capsys.readouterr().err
     assert main(["sample", "mnist_classifier", "--out", str(tmp_path / "x.png")]) == 1
-    assert "classifier" in capsys.readouterr().err
+    assert "nothing to sample" in capsys.readouterr().err
+
+
+def test_a_stopped_run_keeps_its_config_and_can_be_exported(tmp_path, capsys):
+    """A run stopped before keep-best exported anything: its folder holds the resolved config from
+    the start, the checkpoint holds it too, and `export` writes the model from the checkpoint."""
+    from genai_core.checkpoint import load_training_state
+    from genai_core.registry import get
+    from genai_core.train import Trainer
+    from genai_core.train.callbacks import StopAfter
+
+    spec, run_dir = get("cwgan_glasses"), tmp_path / "run"
+    cfg = spec.config([*spec.tiny, f"out_dir={run_dir}", "steps=4", "log_every=1"])
+    assert Trainer(spec.task_class(), cfg, callbacks=[StopAfter(2)]).fit() == "stopped"
+    assert not (run_dir / "model.safetensors").exists() and (run_dir / "config.yaml").is_file()
+    assert "cwgan_glasses" in load_training_state(run_dir / "checkpoint.safetensors")["config"]
+    assert main(["export", str(run_dir), "--out", str(tmp_path / "exported")]) == 0
+    face = spec.load_pipeline(tmp_path / "exported").face(0, 1.0, 0.0)
+    assert face.shape == (1, 3, 32, 32)

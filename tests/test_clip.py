@@ -58,7 +58,7 @@ def test_captions_parse_back_to_their_scene_in_any_phrasing(world):
     assert shapes.parse_prompt("red circle")["background"] is None
     outside_world = ["", "red", "red circle above", "a red circle above a red square", "circle red",
                      "a red circle on a red background", "a red cat",
-                     "a red circle above a blue square above a green one"]  # fmt: skip
+                     "a red circle above a blue square above a green one"]
     for outside in outside_world:
         assert shapes.parse_prompt(outside) is None, outside
         assert shapes.prompt_problem(outside)

@@ -52,7 +52,7 @@ def test_easing_really_goes_from_zero_to_one():
 
 def test_settings_reject_bad_values():
     for bad in [dict(include=[]), dict(include=["  "]), dict(iterations=0), dict(crops=100), dict(lr=0.0),
-                dict(size=8), dict(include=["a"] * 7), dict(beta=-1)]:  # fmt: skip
+                dict(size=8), dict(include=["a"] * 7), dict(beta=-1)]:
         settings = PromptSettings(**{"include": ["a red circle on a blue background"], **bad})
         with pytest.raises(ValueError):
             settings.validate()
@@ -86,7 +86,7 @@ def test_a_given_start_latent_is_used_and_left_untouched(tiny_pair):
 
 def test_prior_start_keeps_the_candidate_with_the_lowest_loss(prior_pair):
     settings = PromptSettings(["a red circle on a blue background"], start="prior", iterations=0,
-                              candidates=6, stages=1, size=32, seed=3)  # fmt: skip
+                              candidates=6, stages=1, size=32, seed=3)
     events = list(prior_pair.optimise(settings))
     assert [type(e) for e in events] == [Progress, Keyframe] and events[0].step == 0 and events[0].done
     # the same draw by hand: six grids from the prompt's generator, each scored on the whole image
@@ -106,7 +106,7 @@ def test_prior_start_keeps_the_candidate_with_the_lowest_loss(prior_pair):
 def test_prior_search_returns_its_best_completed_grid(prior_pair):
     settings = PromptSettings(["a red circle above a green square"], start="prior", iterations=0,
                               candidates=8, beams=3, stages=4, size=32, seed=1,
-                              exclude="a blue circle")  # fmt: skip
+                              exclude="a blue circle")
     draw = next(iter(prior_pair.optimise(settings)))
     target, exclude = prior_pair.text_target(settings, settings.include[0])
     embedded = prior_pair.clip.embed_images(draw.image[None])[0]
@@ -117,7 +117,7 @@ def test_prior_search_returns_its_best_completed_grid(prior_pair):
 
 def test_prior_start_then_the_thesis_steps(prior_pair):
     settings = PromptSettings(["a red circle on a blue background"], start="prior", iterations=4,
-                              candidates=2, size=32, preview_every=2, exclude="a green square")  # fmt: skip
+                              candidates=2, size=32, preview_every=2, exclude="a green square")
     progress = [e for e in prior_pair.optimise(settings) if isinstance(e, Progress)]
     assert [p.step for p in progress] == [0, 2, 4] and progress[-1].done and not progress[0].done
 
@@ -138,7 +138,7 @@ def test_stop_between_steps_keeps_the_result(tiny_pair):
     calls = []
     stop_after_three = lambda: calls.append(1) or len(calls) >= 3  # noqa: E731
     settings = PromptSettings(["a red circle on a blue background", "a red square on a blue background"],
-                              iterations=50, crops=2, size=32, preview_every=10)  # fmt: skip
+                              iterations=50, crops=2, size=32, preview_every=10)
     events = list(tiny_pair.optimise(settings, should_stop=stop_after_three))
     progress = [e for e in events if isinstance(e, Progress)]
     assert progress[-1].step == 3 and progress[-1].done
@@ -247,12 +247,12 @@ def _tiny_hf_clip(folder):
     bos, eos = len(vocab), len(vocab) + 1
     vocab.update({"<|startoftext|>": bos, "<|endoftext|>": eos})
     text = dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                num_attention_heads=2, bos_token_id=bos, eos_token_id=eos, pad_token_id=eos)  # fmt: skip
+                num_attention_heads=2, bos_token_id=bos, eos_token_id=eos, pad_token_id=eos)
     vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
-                  image_size=32, patch_size=16)  # fmt: skip
+                  image_size=32, patch_size=16)
     torch.manual_seed(0)
     model = transformers.CLIPModel(transformers.CLIPConfig(text_config=text, vision_config=vision,
-                                                           projection_dim=16))  # fmt: skip
+                                                           projection_dim=16))
     model.save_pretrained(folder)
     transformers.CLIPTokenizer(vocab=vocab, merges=[]).save_pretrained(folder)
 

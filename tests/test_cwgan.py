@@ -73,7 +73,7 @@ def test_book_variant_builds_no_classifier(tiny_cfg):
 @pytest.mark.parametrize("size", [32, 64])
 def test_cwgan_shapes_and_init(size):
     cfg = OmegaConf.create({"size": size, "latent_dim": 16, "labels": ["eyeglasses", "male"],
-                            "g_channels": [32, 16, 8, 8], "d_channels": [8, 16, 16, 32]})  # fmt: skip
+                            "g_channels": [32, 16, 8, 8], "d_channels": [8, 16, 16, 32]})
     nets = build_cwgan(cfg)
     labels = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
     images = nets["generator"](torch.randn(3, 16), labels)
@@ -130,7 +130,7 @@ def test_tab_handlers_return_captioned_galleries():
     result = cwgan.arithmetic(next(iter(PRESETS)), 0)
     assert len(result) == 4 and "result" in result[-1][1]
     assert set(cwgan.API_EXAMPLES) == {"cwgan_glasses_face", "cwgan_glasses_interpolate",
-                                       "cwgan_glasses_grid", "cwgan_glasses_arithmetic"}  # fmt: skip
+                                       "cwgan_glasses_grid", "cwgan_glasses_arithmetic"}
 
 
 @pytest.mark.parametrize(

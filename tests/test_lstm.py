@@ -80,7 +80,7 @@ def test_lstm_tab_streams_and_rejects_bad_input(lstm_dir, monkeypatch):
     assert cold.startswith("kitty") and hot.startswith("kitty")
     for bad in [("", 5, 1, 0, 1, 1, 0), ("a", 0, 1, 0, 1, 1, 0), ("a", 5, -1, 0, 1, 1, 0),
                 ("a", 5, 1, 0, 0, 1, 0), ("a", 5, 1, 0, 1, 9, 0), ("a", 5, 1, 0, 1, 1, -3),
-                (None, 5, 1, 0, 1, 1, 0), ("a", "x", 1, 0, 1, 1, 0)]:  # fmt: skip
+                (None, 5, 1, 0, 1, 1, 0), ("a", "x", 1, 0, 1, 1, 0)]:
         with pytest.raises(gr.Error):
             list(lstm_demo.generate(*bad))
 

@@ -62,7 +62,7 @@ def test_environment_variables_never_reach_a_visitor(client, monkeypatch, reques
     "eval: {referee: /etc}",
     "init_from: ../../../../etc",
     "data: {path: ~/.ssh/id_rsa}",
-])  # fmt: skip
+])
 def test_server_files_are_out_of_reach_of_the_config(client, training_on, text):
     model = "face_referee" if "celeba" in text else "cwgan_glasses"
     message = error_of(client, model, text, api_name="/train_start")
@@ -76,7 +76,7 @@ def test_a_symbolic_link_out_of_runs_is_refused(client, training_on):
     link.symlink_to("/etc")
     try:
         message = error_of(client, "face_referee", f"data: {{source: celeba, path: runs/{link.name}, "
-                           f"attributes: runs/{link.name}/passwd}}", api_name="/train_start")  # fmt: skip
+                           f"attributes: runs/{link.name}/passwd}}", api_name="/train_start")
     finally:
         link.unlink()
     assert "must point inside" in message and "root:" not in message
@@ -118,7 +118,7 @@ def _blank_png(path: Path, side: int) -> Path:
     body.append(packer.flush())
     header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(body))
-                     + chunk(b"IEND", b""))  # fmt: skip
+                     + chunk(b"IEND", b""))
     return path
 
 
@@ -236,7 +236,7 @@ def test_uploads_are_size_limited(client, tmp_path):
     big = tmp_path / "big.png"
     big.write_bytes(b"\x89PNG" + os.urandom(11 * 2**20))
     message = error_of(client, handle_file(str(big)), "blond -> black", 1.0,
-                       api_name="/cyclegan_hair_convert")  # fmt: skip
+                       api_name="/cyclegan_hair_convert")
     assert "size" in message.lower()
 
 

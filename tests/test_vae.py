@@ -87,7 +87,7 @@ def test_arithmetic_needs_labelled_faces():
 def test_tab_handlers_return_images_and_a_video():
     grid = tab.generate(tab.FIRST, 4, 0, 1.0)
     assert grid.ndim == 3 and np.array_equal(grid, tab.generate(tab.FIRST, 4, 0, 1.0))
-    shown, recon, score = tab.reconstruct("Real photos (1,030 faces)", str(tab.EXAMPLES[0]))
+    shown, recon, score = tab.reconstruct("Real photos (CelebA-HQ)", str(tab.EXAMPLES[0]))
     assert shown.shape == recon.shape == (128, 128, 3) and "PSNR" in score
     strip, video = tab.interpolate(tab.FIRST, None, 0, str(tab.EXAMPLES[1]), 1, 6, 8)
     assert strip.ndim == 3 and iio.imread(video).shape[0] == 6
@@ -104,7 +104,7 @@ def test_tab_handlers_return_images_and_a_video():
         lambda: tab.reconstruct(tab.FIRST, None),
         lambda: tab.reconstruct(tab.FIRST, __file__),
         lambda: tab.interpolate(tab.FIRST, None, 0, None, 1, 1, 8),
-        lambda: tab.arithmetic("Real photos (1,030 faces)", next(iter(PRESETS)), 0),
+        lambda: tab.arithmetic("Real photos (CelebA-HQ)", next(iter(PRESETS)), 0),
         lambda: tab.arithmetic(tab.FIRST, "king - man + woman", 0),
     ],
 )

@@ -22,10 +22,10 @@ from genai_core.train.vqgan import VQGANTask
 
 FIXTURE = Path(__file__).parent / "fixtures" / "taming_vqgan_f16_16384_keys.txt"
 F16_16384 = dict(ch=128, ch_mult=[1, 1, 2, 2, 4], num_res_blocks=2, attn_resolutions=[16], z_channels=256,
-                 resolution=256, in_channels=3, out_ch=3, dropout=0.0, double_z=False)  # fmt: skip
+                 resolution=256, in_channels=3, out_ch=3, dropout=0.0, double_z=False)
 # the same structure in miniature: a changing channel count (nin_shortcut), attention at one level
 SMALL = dict(ch=8, ch_mult=[1, 2, 2], num_res_blocks=1, attn_resolutions=[4], z_channels=8, resolution=16,
-             in_channels=3, out_ch=3, dropout=0.0, double_z=False, norm_groups=4)  # fmt: skip
+             in_channels=3, out_ch=3, dropout=0.0, double_z=False, norm_groups=4)
 TINY = get("vqgan_shapes").tiny
 
 
@@ -170,7 +170,7 @@ def test_tiny_training_exports_a_pipeline(tiny_cfg):
 
 
 @pytest.mark.skipif(not (get("vqgan_shapes").weights_dir / "model.safetensors").is_file(),
-                    reason="vqgan_shapes not shipped yet")  # fmt: skip
+                    reason="vqgan_shapes not shipped yet")
 def test_shipped_vqgan_reconstructs_held_out_scenes():
     pipeline = get("vqgan_shapes").load_pipeline()
     images = render_scenes(sample_scenes(32, seed=123_456_789), pipeline.size)
@@ -204,7 +204,7 @@ def test_decoder_stage_keeps_every_code_and_trains_a_wider_decoder(tiny_cfg, tmp
     Trainer(get("vqgan_shapes").task_class(), first).fit()
     wide = ("model.decoder_channels=[16,16,8,8]", "model.decoder_res_blocks=2")
     second = tiny_cfg("vqgan_shapes", f"freeze_codes={first.out_dir}", f"out_dir={tmp_path / 'second'}",
-                      "restart_every=1", *wide)  # fmt: skip
+                      "restart_every=1", *wide)
     assert Trainer(get("vqgan_shapes").task_class(), second).fit() == "finished"
     old, new = (VQGANPipeline.from_pretrained(d).vqgan for d in (first.out_dir, second.out_dir))
     new_state = new.state_dict()

@@ -243,7 +243,7 @@ def render_faces(attributes: dict[str, torch.Tensor], size: int = 64, supersampl
     image = _paint(image, _cover(lips, px), lip_colour)
     inside = torch.maximum((y - curve).abs() - opening / 2 + 0.01, fx.abs() - width * 0.85)
     image = _paint(image, _cover(inside, px) * (col("mouth_open") > 0.05).float(), _col(
-        torch.full((n,), 0.25), torch.full((n,), 0.05), torch.full((n,), 0.07)))  # fmt: skip
+        torch.full((n,), 0.25), torch.full((n,), 0.05), torch.full((n,), 0.07)))
 
     # eyes: white, iris, pupil; eyeliner (women) as a dark outline; brows above
     iris_rgb = torch.tensor([[0.35, 0.2, 0.1], [0.2, 0.4, 0.7], [0.3, 0.5, 0.3], [0.12, 0.08, 0.06]])
@@ -400,7 +400,7 @@ def parse_celeba_attributes(source) -> dict[str, dict[str, int]]:
         fields = line.split()
         if len(fields) != len(names) + 1:  # the message quotes no content: the file may be anyone's
             raise ValueError(f"line {number} of the CelebA attribute table has {len(fields) - 1} values "
-                             f"for {len(names)} attributes")  # fmt: skip
+                             f"for {len(names)} attributes")
         table[fields[0]] = {k: int(int(v) > 0) for k, v in zip(names, fields[1:], strict=True)}
     return table
 
@@ -446,7 +446,7 @@ def celeba_files(root, attributes=None) -> tuple[list[Path], dict[str, torch.Ten
         raise FileNotFoundError(f"none of the table's images are in {images}")
     glasses, hair, male = zip(*rows, strict=True)
     return files, {"eyeglasses": torch.tensor(glasses), "hair_colour": torch.tensor(hair),
-                   "male": torch.tensor(male)}  # fmt: skip
+                   "male": torch.tensor(male)}
 
 
 def render_hair_twins(n: int, seed: int, size: int, source: str, target: str):
@@ -506,4 +506,4 @@ PRESETS = {
         "man with glasses", "woman with glasses", "woman without glasses", "man without glasses"),
     "woman without glasses - man without glasses + man with glasses": (
         "woman without glasses", "man without glasses", "man with glasses", "woman with glasses"),
-}  # fmt: skip
+}

@@ -24,7 +24,7 @@ def load_photo(image, max_side: int = MAX_SIDE) -> torch.Tensor:
             raise ValueError("this file is not an image that can be read: use PNG, JPEG or WebP") from None
     if image.width * image.height > MAX_PIXELS:
         raise ValueError(f"the image is too large ({image.width}x{image.height}): "
-                         f"upload one under {MAX_PIXELS // 1_000_000} megapixels")  # fmt: skip
+                         f"upload one under {MAX_PIXELS // 1_000_000} megapixels")
     if min(image.size) < 16:
         raise ValueError(f"the image is too small ({image.width}x{image.height}); 16x16 is the minimum")
     try:

@@ -49,14 +49,14 @@ SYNONYMS = {
     "under": "below", "beneath": "below", "underneath": "below", "over": "above",
     "violet": "purple",
     "circles": "circle", "squares": "square", "triangles": "triangle", "disc": "circle", "disk": "circle",
-}  # fmt: skip
+}
 FILLER = {"a", "an", "the"}  # articles carry no meaning in this world
 WORDS = tuple(
     sorted(
         set(COLOUR_NAMES) | set(SHAPES) | FILLER
         | {"above", "below", "left", "right", "to", "of", "on", "background", "and", "with"}
     )
-)  # fmt: skip
+)
 TWO_OBJECTS = 0.7  # share of scenes with two objects
 
 
@@ -101,7 +101,7 @@ def sample_scenes(n: int, seed: int, two_objects: float = TWO_OBJECTS) -> list[d
             "objects": objects,
             "relation": relation,
             "jitter": rng.uniform(-0.04, 0.04, (3, 3)).tolist(),  # background, object 1, object 2
-        })  # fmt: skip
+        })
     return scenes
 
 
@@ -171,11 +171,11 @@ def prompt_problem(text: str) -> str | None:
     if unknown:
         return (f"Unknown word(s): {', '.join(unknown)}. The shapes world knows colours "
                 f"({', '.join(COLOUR_NAMES)}), shapes ({', '.join(SHAPES)}) and relations "
-                f"(above, below, to the left of, to the right of).")  # fmt: skip
+                f"(above, below, to the left of, to the right of).")
     spec = _parse(normalise_words(text))
     if spec is None:
         return ('The prompt does not follow the world\'s grammar, e.g. "a red circle above a blue '
-                'square on a yellow background" or "a green triangle on a white background".')  # fmt: skip
+                'square on a yellow background" or "a green triangle on a white background".')
     colours = [o["colour"] for o in spec["objects"]]
     if len(set(colours)) < len(colours):
         return "The two objects need different colours."
@@ -285,7 +285,7 @@ def add_clutter(images: torch.Tensor, rng: np.random.Generator, blobs: tuple[int
         for _ in range(int(rng.integers(blobs[0], blobs[1] + 1))):
             centre = rng.uniform(-0.8, 0.8, 2)
             discs = [(centre + rng.uniform(-0.2, 0.2, 2), rng.uniform(0.08, 0.3))
-                     for _ in range(int(rng.integers(2, 4)))]  # fmt: skip
+                     for _ in range(int(rng.integers(2, 4)))]
             sdf = torch.stack([torch.hypot(x - cx, y - cy) - r for (cx, cy), r in discs]).amin(0)
             alpha = (0.5 - sdf / px).clamp(0, 1)
             colour = PALETTE[int(rng.integers(len(PALETTE)))][:, None, None]
@@ -354,7 +354,7 @@ def read_blobs(image: torch.Tensor) -> tuple[str, list[dict]]:
     nearest_d, nearest = distance.min(1)
     nearest = torch.where(nearest_d < COLOUR_TOLERANCE, nearest, -1).view(64, 64)
     border = torch.cat([rgb[:, :2].flatten(1), rgb[:, -2:].flatten(1), rgb[:, :, :2].flatten(1),
-                        rgb[:, :, -2:].flatten(1)], 1)  # fmt: skip
+                        rgb[:, :, -2:].flatten(1)], 1)
     background = COLOUR_NAMES[int(torch.cdist(border.median(1).values[None], PALETTE).argmin())]
     coords = (torch.arange(64, dtype=torch.float32) + 0.5) / 32 - 1
     blobs = []
@@ -376,7 +376,7 @@ def read_blobs(image: torch.Tensor) -> tuple[str, list[dict]]:
             skew = max(abs(_offset(rows) - 0.5), abs(_offset(cols) - 0.5))
             blobs.append({"colour": name, "shape": classify_shape(fill, skew), "area": count / 4096,
                           "fill": fill, "skew": skew, "x": float(coords[cols].mean()),
-                          "y": float(coords[rows].mean())})  # fmt: skip
+                          "y": float(coords[rows].mean())})
     blobs.sort(key=lambda b: -b["area"])
     return background, blobs
 
@@ -420,7 +420,7 @@ def check_image(image: torch.Tensor, prompt) -> dict[str, bool]:
 def scene_spec(scene: dict) -> dict:
     """The part of a scene a caption states (what parse_prompt returns for its caption)."""
     return {"background": scene["background"], "relation": scene.get("relation"),
-            "objects": [{"colour": o["colour"], "shape": o["shape"]} for o in scene["objects"]]}  # fmt: skip
+            "objects": [{"colour": o["colour"], "shape": o["shape"]} for o in scene["objects"]]}
 
 
 # ---------------------------------------------------------------- truth and hard negatives

@@ -133,7 +133,7 @@ def read_text(source: str, path) -> str:
 # ---------------------------------------------------------------- sentence pairs (translator)
 
 _NOUNS = [("cat", "chat"), ("dog", "chien"), ("book", "livre"), ("boy", "garçon"), ("train", "train"),
-          ("bike", "vélo")]  # fmt: skip
+          ("bike", "vélo")]
 _ADJS = [("red", "rouge"), ("black", "noir"), ("white", "blanc"), ("green", "vert")]
 _PLACES = [("here", "ici"), ("in the house", "dans la maison"), ("on the table", "sur la table")]
 _VERBS = [("I see", "Je vois"), ("You want", "Tu veux"), ("We have", "Nous avons")]
@@ -197,7 +197,7 @@ def train_bpe(texts, vocab_size: int):
     )
     tokenizer.decoder = decoders.Metaspace()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIALS), min_frequency=2,
-                                  show_progress=False)  # fmt: skip
+                                  show_progress=False)
     tokenizer.train_from_iterator(texts, trainer=trainer)
     return tokenizer
 

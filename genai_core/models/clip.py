@@ -40,12 +40,12 @@ class ImageEncoder(nn.Module):
 
 class TextEncoder(nn.Module):
     def __init__(self, vocab_size: int, context: int = 16, dim: int = 128, width: int = 128, layers: int = 2,
-                 heads: int = 4):  # fmt: skip
+                 heads: int = 4):
         super().__init__()
         self.token = nn.Embedding(vocab_size, width, padding_idx=PAD)
         self.position = nn.Parameter(torch.randn(context, width) * 0.02)
         layer = nn.TransformerEncoderLayer(width, heads, 2 * width, dropout=0.0, activation="gelu",
-                                           batch_first=True, norm_first=True)  # fmt: skip
+                                           batch_first=True, norm_first=True)
         self.transformer = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(width)
         self.head = nn.Linear(width, dim)
@@ -59,7 +59,7 @@ class TextEncoder(nn.Module):
 class TinyCLIP(nn.Module):
     def __init__(self, vocab: list[str], image_size: int = 64, context: int = 16, dim: int = 128,
                  channels=(16, 32, 64, 96), text_width: int = 128, text_layers: int = 2,
-                 heads: int = 4):  # fmt: skip
+                 heads: int = 4):
         super().__init__()
         self.vocab = list(SPECIAL) + [w for w in vocab if w not in SPECIAL]
         self.index = {w: i for i, w in enumerate(self.vocab)}
@@ -91,7 +91,7 @@ class TinyCLIP(nn.Module):
         """x (N, 3, S, S) in [-1, 1], any S: resized to image_size (differentiable, for the optimiser)."""
         if x.shape[-1] != self.image_size or x.shape[-2] != self.image_size:
             x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear",
-                              antialias=x.shape[-1] > self.image_size, align_corners=False)  # fmt: skip
+                              antialias=x.shape[-1] > self.image_size, align_corners=False)
         return self.visual(x)
 
     def forward(self, images, ids):
@@ -106,5 +106,5 @@ def build_clip(model_cfg) -> dict[str, nn.Module]:
     vocab = list(get("vocab") or WORDS)
     clip = TinyCLIP(vocab, int(get("image_size", 64)), int(get("context", 16)), int(get("dim", 128)),
                     tuple(get("channels", (16, 32, 64, 96))), int(get("text_width", 128)),
-                    int(get("text_layers", 2)), int(get("heads", 4)))  # fmt: skip
+                    int(get("text_layers", 2)), int(get("heads", 4)))
     return {"clip": clip}

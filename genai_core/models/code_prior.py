@@ -30,7 +30,7 @@ class CausalSelfAttention(nn.Module):
         x holds the next position only (T = 1), which may look at every earlier one."""
         n, t, dim = x.shape
         q, k, v = (y.view(n, t, self.heads, dim // self.heads).transpose(1, 2)
-                   for y in self.qkv(x).split(dim, dim=2))  # fmt: skip
+                   for y in self.qkv(x).split(dim, dim=2))
         if past is not None:
             k, v = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)
         y = F.scaled_dot_product_attention(q, k, v, is_causal=past is None)
@@ -52,7 +52,7 @@ class Block(nn.Module):
 
 class CodePrior(nn.Module):
     def __init__(self, n_codes: int, length: int, dim: int = 128, layers: int = 4, heads: int = 4,
-                 cond_dim: int = 0):  # fmt: skip
+                 cond_dim: int = 0):
         super().__init__()
         self.n_codes, self.length, self.cond_dim = n_codes, length, cond_dim
         self.embed = nn.Embedding(n_codes + 1, dim)  # the last id starts every grid
@@ -98,7 +98,7 @@ class CodePrior(nn.Module):
     @torch.no_grad()
     def generate(self, prefix: torch.Tensor, generator: torch.Generator, temperature: float = 1.0,
                  stop: int | None = None, cond: torch.Tensor | None = None, guidance: float = 1.0,
-                 negative: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
+                 negative: torch.Tensor | None = None) -> torch.Tensor:
         """Continues each grid: prefix (N, P) codes (P may be 0) -> (N, stop) codes, sampled one at a
         time (stop: the whole grid by default). With cond (N, cond_dim) and guidance != 1, the
         logits are classifier-free guided: other + guidance * (conditional - other), where other
@@ -130,5 +130,5 @@ class CodePrior(nn.Module):
 def build_code_prior(model_cfg) -> dict[str, nn.Module]:
     get = model_cfg.get
     prior = CodePrior(int(model_cfg.n_codes), int(model_cfg.length), int(get("dim", 128)),
-                      int(get("layers", 4)), int(get("heads", 4)), int(get("cond_dim", 0)))  # fmt: skip
+                      int(get("layers", 4)), int(get("heads", 4)), int(get("cond_dim", 0)))
     return {"prior": prior}

@@ -47,7 +47,7 @@ class ConditionalGenerator(nn.Module):
         for c_in, c_out in zip(channels[:-1], channels[1:], strict=False):
             self.blocks.append(nn.Sequential(
                 nn.ConvTranspose2d(c_in + num_labels, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out),
-                nn.ReLU(True)))  # fmt: skip
+                nn.ReLU(True)))
         self.out = nn.Sequential(nn.ConvTranspose2d(channels[-1] + num_labels, 3, 4, 2, 1), nn.Tanh())
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -37,11 +37,11 @@ class WordLSTM(nn.Module):
     def __init__(self, vocab_size: int, embed_dim: int = 128, hidden: int = 256, layers: int = 3,
                  dropout: float = 0.2, tie_weights: bool = False, proj_size: int = 0,
                  embed_dropout: float = 0.0, input_dropout: float = 0.0,
-                 weight_dropout: float = 0.0):  # fmt: skip
+                 weight_dropout: float = 0.0):
         super().__init__()
         if tie_weights and (proj_size or hidden) != embed_dim:
             raise ValueError(f"tied weights need the LSTM output ({proj_size or hidden}) to equal "
-                             f"embed_dim ({embed_dim}): set proj_size to {embed_dim}")  # fmt: skip
+                             f"embed_dim ({embed_dim}): set proj_size to {embed_dim}")
         self.embed = nn.Embedding(vocab_size, embed_dim)
         self.lstm = nn.LSTM(embed_dim, hidden, layers, batch_first=True, dropout=dropout, proj_size=proj_size)
         self.dropout, self.embed_dropout = dropout, embed_dropout
@@ -80,8 +80,6 @@ def build_lstm(model_cfg) -> dict:
     if model_cfg.get("vocab_size") is None:
         raise ValueError("model.vocab_size is unset: it comes from the vocabulary built at training")
     net = WordLSTM(int(model_cfg.vocab_size), model_cfg.embed_dim, model_cfg.hidden, model_cfg.layers,
-                   model_cfg.dropout, bool(model_cfg.get("tie_weights", False)),
-                   int(model_cfg.get("proj_size", 0)), float(model_cfg.get("embed_dropout", 0.0)),
-                   float(model_cfg.get("input_dropout", 0.0)),
-                   float(model_cfg.get("weight_dropout", 0.0)))  # fmt: skip
+                   model_cfg.dropout, model_cfg.tie_weights, model_cfg.proj_size, model_cfg.embed_dropout,
+                   model_cfg.input_dropout, model_cfg.weight_dropout)
     return {"lstm": net}

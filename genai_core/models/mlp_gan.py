@@ -56,15 +56,15 @@ def build_mlp_gan(model_cfg) -> dict[str, nn.Module]:
         list(model_cfg.g_hidden),
         model_cfg.data_dim,
         model_cfg.activation,
-        model_cfg.get("tanh", False),
-        model_cfg.get("init", "default"),
+        model_cfg.tanh,
+        model_cfg.init,
     )
     discriminator = MLPDiscriminator(
         model_cfg.data_dim,
         list(model_cfg.d_hidden),
         model_cfg.activation,
-        model_cfg.get("dropout", 0.0),
-        model_cfg.get("pack", 1),
-        model_cfg.get("init", "default"),
+        model_cfg.dropout,
+        model_cfg.pack,
+        model_cfg.init,
     )
     return {"generator": generator, "discriminator": discriminator}

@@ -34,5 +34,5 @@ class MnistDecoder(nn.Module):
 
 
 def build_mnist_autoencoder(model_cfg) -> dict[str, nn.Module]:
-    hidden, latent_dim = int(model_cfg.get("hidden", 200)), int(model_cfg.get("latent_dim", 20))
+    hidden, latent_dim = int(model_cfg.hidden), int(model_cfg.latent_dim)
     return {"encoder": MnistEncoder(hidden, latent_dim), "decoder": MnistDecoder(hidden, latent_dim)}

@@ -40,7 +40,7 @@ class FeedForward(nn.Module):
     def __init__(self, d_model: int, d_ff: int, dropout: float):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(d_model, d_ff), nn.ReLU(), nn.Dropout(dropout),
-                                 nn.Linear(d_ff, d_model))  # fmt: skip
+                                 nn.Linear(d_ff, d_model))
 
     def forward(self, x):
         return self.net(x)
@@ -90,7 +90,7 @@ def sinusoidal_positions(length: int, d_model: int) -> torch.Tensor:
 
 class Transformer(nn.Module):
     def __init__(self, vocab_size, d_model=256, heads=4, d_ff=512, encoder_layers=3, decoder_layers=3,
-                 dropout=0.1, max_len=128, pad_id=0):  # fmt: skip
+                 dropout=0.1, max_len=128, pad_id=0):
         super().__init__()
         self.d_model, self.pad_id = d_model, pad_id
         self.embed = nn.Embedding(vocab_size, d_model, padding_idx=pad_id)
@@ -107,7 +107,7 @@ class Transformer(nn.Module):
     def _embed(self, tokens):
         if tokens.shape[1] > self.positions.shape[0]:
             raise ValueError(f"sequence of {tokens.shape[1]} tokens is longer than max_len "
-                             f"{self.positions.shape[0]}")  # fmt: skip
+                             f"{self.positions.shape[0]}")
         x = self.embed(tokens) * math.sqrt(self.d_model) + self.positions[: tokens.shape[1]]
         return self.drop(x)
 
@@ -184,7 +184,7 @@ def _strip(ids: list[int], eos: int, pad: int) -> list[int]:
 
 @torch.no_grad()
 def beam_search(model: Transformer, src, bos: int, eos: int, max_new: int, beam: int = 4,
-                length_penalty: float = 0.6) -> list[int]:  # fmt: skip
+                length_penalty: float = 0.6) -> list[int]:
     """Beam search for one sentence (src (1, Ts)). Finished hypotheses are ranked by
     log-probability / ((5 + length) / 6) ** length_penalty (GNMT), so short outputs do not win
     just for being short."""

@@ -117,7 +117,7 @@ def _run_middle(mid: nn.Module, h: torch.Tensor) -> torch.Tensor:
 
 class Encoder(nn.Module):
     def __init__(self, *, ch, ch_mult, num_res_blocks, attn_resolutions, in_channels, resolution,
-                 z_channels, dropout=0.0, double_z=False, norm_groups=32, **ignored):  # fmt: skip
+                 z_channels, dropout=0.0, double_z=False, norm_groups=32, **ignored):
         super().__init__()
         self.num_resolutions = len(ch_mult)
         in_mult = (1, *ch_mult)
@@ -156,7 +156,7 @@ class Encoder(nn.Module):
 
 class Decoder(nn.Module):
     def __init__(self, *, ch, out_ch, ch_mult, num_res_blocks, attn_resolutions, resolution, z_channels,
-                 dropout=0.0, norm_groups=32, **ignored):  # fmt: skip
+                 dropout=0.0, norm_groups=32, **ignored):
         super().__init__()
         self.num_resolutions = len(ch_mult)
         c_in = ch * ch_mult[-1]
@@ -212,7 +212,7 @@ class VectorQuantizer(nn.Module):
         flat = z.permute(0, 2, 3, 1).reshape(-1, self.embed_dim)
         weight = self.embedding.weight
         distance = (flat.pow(2).sum(1, keepdim=True) + weight.pow(2).sum(1)[None]
-                    - 2 * flat @ weight.t())  # fmt: skip
+                    - 2 * flat @ weight.t())
         n, _, h, w = z.shape
         return distance.argmin(1).view(n, h, w)
 
@@ -305,7 +305,7 @@ class ConvVQModel(VQModel):
 
     def __init__(self, channels, z_channels: int, n_embed: int, embed_dim: int, beta: float = 0.25,
                  res_blocks: int = 2, decoder_channels=None,
-                 decoder_res_blocks: int | None = None):  # fmt: skip
+                 decoder_res_blocks: int | None = None):
         nn.Module.__init__(self)
         channels = [int(c) for c in channels]
         self.levels = len(channels)
@@ -337,12 +337,12 @@ class ConvVQModel(VQModel):
     def _wide_decoder(self, channels: list[int], z_channels: int, res_blocks: int) -> nn.Sequential:
         if len(channels) != self.levels + 1:
             raise ValueError(f"decoder_channels needs {self.levels + 1} entries (one per resolution), "
-                             f"got {len(channels)}")  # fmt: skip
+                             f"got {len(channels)}")
         c_in = channels[0]
         up = [nn.Conv2d(z_channels, c_in, 3, padding=1)] + [PlainResBlock(c_in) for _ in range(res_blocks)]
         for c_out in channels[1:]:
             up += [nn.ReLU(), nn.Upsample(scale_factor=2), nn.Conv2d(c_in, c_out, 3, padding=1),
-                   PlainResBlock(c_out)]  # fmt: skip
+                   PlainResBlock(c_out)]
             c_in = c_out
         return nn.Sequential(*up, nn.ReLU(), nn.Conv2d(c_in, 3, 3, padding=1))
 
@@ -352,22 +352,22 @@ class ConvVQModel(VQModel):
 
 
 def build_vqgan(model_cfg) -> dict[str, nn.Module]:
-    """model_cfg: {arch: taming, ddconfig: {...}, n_embed, embed_dim[, beta]} -> {"vqgan": VQModel}, or
-    {arch: conv, channels, z_channels, res_blocks, n_embed, embed_dim[, decoder_channels,
-    decoder_res_blocks]} -> {"vqgan": ConvVQModel}."""
-    beta = float(model_cfg.get("beta", 0.25))
+    """model_cfg: {arch: taming, ddconfig: {...}, n_embed, embed_dim, beta} -> {"vqgan": VQModel}, or
+    {arch: conv, channels, z_channels, res_blocks, n_embed, embed_dim, beta, decoder_channels,
+    decoder_res_blocks} -> {"vqgan": ConvVQModel}."""
+    beta = float(model_cfg["beta"])
     n_embed, embed_dim = int(model_cfg["n_embed"]), int(model_cfg["embed_dim"])
-    arch = model_cfg.get("arch", "taming")
+    arch = model_cfg["arch"]
     if arch == "conv":
-        wide = model_cfg.get("decoder_channels")
+        wide = model_cfg["decoder_channels"]
         vqgan = ConvVQModel(list(model_cfg["channels"]), int(model_cfg["z_channels"]), n_embed, embed_dim,
-                            beta, int(model_cfg.get("res_blocks", 2)), None if wide is None else list(wide),
-                            model_cfg.get("decoder_res_blocks"))  # fmt: skip
+                            beta, int(model_cfg["res_blocks"]), None if wide is None else list(wide),
+                            model_cfg["decoder_res_blocks"])
         return {"vqgan": vqgan}
     if arch != "taming":
         raise ValueError(f"model.arch must be taming or conv, got {arch!r}")
     ddconfig = {k: (list(v) if not isinstance(v, (int, float, bool, str)) else v)
-                for k, v in dict(model_cfg["ddconfig"]).items()}  # fmt: skip
+                for k, v in dict(model_cfg["ddconfig"]).items()}
     return {"vqgan": VQModel(ddconfig, n_embed, embed_dim, beta)}
 
 

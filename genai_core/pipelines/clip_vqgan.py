@@ -73,7 +73,7 @@ class PromptSettings:
             raise ValueError(f"start must be one of {', '.join(STARTS)}, got {self.start!r}")
         least = 0 if self.start == "prior" else 1  # the prior's draw alone is a result
         checks = {"iterations": (least, 1000), "crops": (1, 64), "preview_every": (1, 1000),
-                  "candidates": (1, 256), "beams": (1, 64), "stages": (1, 64)}  # fmt: skip
+                  "candidates": (1, 256), "beams": (1, 64), "stages": (1, 64)}
         for name, (low, high) in checks.items():
             if not low <= getattr(self, name) <= high:
                 raise ValueError(f"{name} must be from {low} to {high}, got {getattr(self, name)}")
@@ -87,7 +87,7 @@ class PromptSettings:
         if self.work() > MAX_WORK:
             raise ValueError(f"this asks for too much work at once ({self.work():,} units; at most "
                              f"{MAX_WORK:,}, where a unit is one crop of one step and a prior draw counts "
-                             "10): use fewer prompts, iterations, crops, candidates or stages")  # fmt: skip
+                             "10): use fewer prompts, iterations, crops, candidates or stages")
 
     def work(self) -> int:
         draws = self.candidates * self.stages if self.start == "prior" else 0
@@ -182,7 +182,7 @@ class CLIPGuidedVQGAN:
         if side * side != self.prior.length:
             size = math.isqrt(self.prior.length) * self.factor
             raise ValueError(f"the code prior draws {size}x{size} pictures: set size {size} or start from "
-                             "random codes")  # fmt: skip
+                             "random codes")
 
     @torch.no_grad()
     def prior_draw(self, settings, target, exclude, generator, should_stop=lambda: False):
@@ -201,7 +201,7 @@ class CLIPGuidedVQGAN:
             prefix = kept.repeat_interleave(max(1, settings.candidates // len(kept)), 0)
             n = len(prefix)
             conditions = {"cond": target.expand(n, -1), "guidance": settings.guidance,
-                          "negative": None if exclude is None else exclude.expand(n, -1)}  # fmt: skip
+                          "negative": None if exclude is None else exclude.expand(n, -1)}
             partial = self.prior.generate(prefix, generator, stop=min(stop, length), **conditions)
             complete = self.prior.generate(partial, generator, **conditions)
             latents = self.vqgan.quantize.embed_code(complete.view(n, side, side))
@@ -253,7 +253,7 @@ class CLIPGuidedVQGAN:
                     shown = self.decode(latent)[0].clone()
                 last = settings.iterations == 0
                 snapshots.append(Progress(index, 0, loss if loss is not None else float("nan"), shown,
-                                          latent.detach().clone(), done=last))  # fmt: skip
+                                          latent.detach().clone(), done=last))
                 yield snapshots[-1]
             for step in range(1, settings.iterations + 1):
                 crops = self.crops(self.decode(latent), settings.crops, settings.noise, generator)
@@ -328,7 +328,7 @@ def _inside_pretrained_root(text: str, what: str) -> Path:
     folder = (folder if folder.is_absolute() else root / folder).resolve()
     if not folder.is_relative_to(root):
         raise ValueError(f"the {what} folder must be inside the pretrained-models folder "
-                         f"(${PRETRAINED_ENV}, default pretrained/ in the project)")  # fmt: skip
+                         f"(${PRETRAINED_ENV}, default pretrained/ in the project)")
     return folder
 
 
@@ -348,7 +348,7 @@ def pretrained_pair(vqgan_dir: str, clip_name_or_path: str) -> CLIPGuidedVQGAN:
     clip = _inside_pretrained_root(name, "CLIP")
     if not clip.is_dir():
         raise ValueError(f"there is no CLIP folder {name!r} in the pretrained-models folder (a hub name "
-                         f"is fetched only where the operator set {DOWNLOADS_ENV}=1)")  # fmt: skip
+                         f"is fetched only where the operator set {DOWNLOADS_ENV}=1)")
     return _pretrained_pair(str(vqgan), str(clip))
 
 
@@ -363,7 +363,7 @@ def _pretrained_pair(vqgan_dir: str, clip_name_or_path: str) -> CLIPGuidedVQGAN:
     yaml = found(folder / "model.yaml", folder / "configs" / "model.yaml")
     if ckpt is None or yaml is None:
         raise ValueError("the VQGAN folder needs last.ckpt and model.yaml (or checkpoints/last.ckpt "
-                         "and configs/model.yaml), as in taming's vqgan_imagenet_f16_16384")  # fmt: skip
+                         "and configs/model.yaml), as in taming's vqgan_imagenet_f16_16384")
     vqgan = load_taming_vqgan(ckpt, yaml).eval().requires_grad_(False)
     local = Path(clip_name_or_path)
     if local.is_dir():  # a folder on disk: never ask the hub

@@ -26,7 +26,7 @@ class CodePriorPipeline(Pipeline):
     def check_pairs_with(self, vqgan_pipeline, clip_pipeline) -> None:
         """Raises ValueError unless this prior was trained on these models' codes and embeddings."""
         for name, fingerprint, pipeline in (("VQGAN", vqgan_fingerprint, vqgan_pipeline),
-                                            ("CLIP", clip_fingerprint, clip_pipeline)):  # fmt: skip
+                                            ("CLIP", clip_fingerprint, clip_pipeline)):
             want, have = self.cfg.data.get(f"{name.lower()}_fingerprint"), fingerprint(pipeline)
             if want != have:
                 raise ValueError(f"the code prior was trained with another {name} ({want}, this one "

@@ -60,7 +60,7 @@ class WordLSTMPipeline(Pipeline):
             raise WeightsError(str(err)) from None
         if len(pipeline.vocab) != pipeline.cfg.model.vocab_size:
             raise WeightsError(f"{data.VOCAB_NAME} has {len(pipeline.vocab)} words but the weights "
-                               f"expect {pipeline.cfg.model.vocab_size}")  # fmt: skip
+                               f"expect {pipeline.cfg.model.vocab_size}")
         return pipeline
 
     def prompt_tokens(self, prompt: str) -> list[str]:
@@ -73,7 +73,7 @@ class WordLSTMPipeline(Pipeline):
 
     @torch.no_grad()
     def stream(self, prompt: str, length: int = 50, temperature: float = 1.0, top_k: int = 0,
-               top_p: float = 1.0, n: int = 1, seed: int = 0):  # fmt: skip
+               top_p: float = 1.0, n: int = 1, seed: int = 0):
         """Yield the n texts (prompt + continuation) after every generated token.
 
         The prompt is fed once; after that only the newest token goes in, with the LSTM state

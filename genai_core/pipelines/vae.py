@@ -56,7 +56,7 @@ class FaceVAEPipeline(Pipeline):
         VAE of real photos has never seen a drawn face, and the photos carry no labels."""
         if self.cfg.data.source != "procedural":
             raise ValueError("latent arithmetic needs labelled faces: this VAE was trained on unlabelled "
-                             "photos, so use the VAE of the project's labelled faces")  # fmt: skip
+                             "photos, so use the VAE of the project's labelled faces")
         images, attributes = render_batch(n, seed, self.size)
         return self.encode(images), labels_of(attributes)
 

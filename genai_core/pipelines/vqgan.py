@@ -81,12 +81,12 @@ def load_taming_vqgan(ckpt_path, yaml_path) -> VQModel:
     unexpected = sorted(set(state) - set(expected))
     if missing or unexpected:
         raise WeightsError(f"{ckpt_path} does not fit the VQGAN of {yaml_path}: "
-                           f"missing {_few(missing)}; unexpected {_few(unexpected)}")  # fmt: skip
+                           f"missing {_few(missing)}; unexpected {_few(unexpected)}")
     wrong = [k for k in expected if state[k].shape != expected[k].shape]
     if wrong:
         k = wrong[0]
         raise WeightsError(f"{ckpt_path}: {len(wrong)} tensors have the wrong shape, e.g. {k} "
-                           f"{tuple(state[k].shape)} instead of {tuple(expected[k].shape)}")  # fmt: skip
+                           f"{tuple(state[k].shape)} instead of {tuple(expected[k].shape)}")
     model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
     return model.eval()
 

@@ -45,7 +45,7 @@ class AnimeEncoderTask(Task):
 
     def evaluate(self):
         errors = [F.mse_loss(self.decoder(self.encoder(c.to(self.device))), c.to(self.device)).item()
-                  for c in self.eval_images.split(256)]  # fmt: skip
+                  for c in self.eval_images.split(256)]
         return {"eval_mse": sum(errors) / len(errors)}
 
     def sample_grid(self):

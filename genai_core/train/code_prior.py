@@ -67,7 +67,7 @@ class CodePriorTask(Task):
         self.data = encode_scenes(self.vqgan, self.clip, int(cfg.data.scenes), int(cfg.seed) * 1_000_003)
         self.val = encode_scenes(self.vqgan, self.clip, int(cfg.data.val_scenes), EVAL_SEED)
         self.val_prompts = [caption(s) for _, chunk in scene_chunks(int(cfg.data.val_scenes), EVAL_SEED)
-                            for s in chunk]  # fmt: skip
+                            for s in chunk]
         self.sampler = EpochSampler(len(self.data["codes"]), int(cfg.batch_size), int(cfg.seed))
         self.prior = build_code_prior(cfg.model)["prior"].to(device)
         self.modules = {"prior": self.prior}
@@ -129,7 +129,7 @@ class CodePriorTask(Task):
         free = self.samples(n)
         return {"val_nll": float(nll), "unconditional_nll": float(unconditional),
                 "text_fidelity": float(np.mean(passed)),
-                "scene_like": float(np.mean([reads_as_scene(i) for i in free]))}  # fmt: skip
+                "scene_like": float(np.mean([reads_as_scene(i) for i in free]))}
 
     def sample_grid(self):
         """Top row: held-out captions' samples; bottom row: unconditional samples."""

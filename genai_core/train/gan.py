@@ -16,8 +16,8 @@ class GANTask(Task):
         """
         self.generator = nets["generator"].to(self.device)
         self.discriminator = nets["discriminator"].to(self.device)
-        self.real_label = float(self.cfg.get("real_label", 1.0))
-        lr, betas = self.cfg.lr, tuple(self.cfg.get("betas", (0.5, 0.999)))
+        self.real_label = float(self.cfg.real_label)
+        lr, betas = self.cfg.lr, tuple(self.cfg.betas)
         self.modules = {"generator": self.generator, "discriminator": self.discriminator}
         self.optimizers = {
             "generator": torch.optim.Adam(self.generator.parameters(), lr=lr, betas=betas),

@@ -105,7 +105,7 @@ def _bounded(key: str, value, preset) -> None:
     for number in _numbers(value):
         if abs(number) > limit:
             raise ConfigError(f"{key} may be at most {limit} in the Train tab (the preset's x{GROWTH}); "
-                              "train larger models from the command line")  # fmt: skip
+                              "train larger models from the command line")
 
 
 def shown_path(path) -> str:
@@ -202,7 +202,7 @@ class TrainingJobs:
                 shutil.rmtree(run_dir)
             cfg.out_dir, cfg.threads = str(run_dir), None
             self._status = JobStatus(model=model, state="running", run_dir=shown_path(run_dir),
-                                     message="waiting for a free CPU core")  # fmt: skip
+                                     message="waiting for a free CPU core")
             self._thread = threading.Thread(target=self._run, args=(model, cfg, resume), daemon=True)
             self._thread.start()
 
@@ -214,7 +214,7 @@ class TrainingJobs:
                 size = sum(p.numel() for m in trainer.task.modules.values() for p in m.parameters())
                 if size > MAX_PARAMETERS:
                     raise ConfigError(f"the model has {size:,} parameters; the Train tab allows "
-                                      f"{MAX_PARAMETERS:,}")  # fmt: skip
+                                      f"{MAX_PARAMETERS:,}")
                 with self._lock:
                     self._trainer = trainer
                     stop_early = self._status.state == "stopping"

@@ -36,7 +36,7 @@ class WordLSTMTask(Task):
         self.sampler = EpochSampler(self.windows, cfg.batch_size, cfg.seed)
         self.lstm = build_lstm(cfg.model)["lstm"].to(device)
         self.modules = {"lstm": self.lstm}
-        weight_decay = float(cfg.get("weight_decay", 0.0))
+        weight_decay = float(cfg.weight_decay)
         self.optimizers = {"lstm": torch.optim.AdamW(decay_groups(self.lstm, weight_decay), lr=cfg.lr)}
 
     def _vocabulary(self, tokens):
@@ -55,7 +55,7 @@ class WordLSTMTask(Task):
         different places (the book's stride-1 windows repeat each token seq_len times)."""
         epoch = step // len(self.sampler)
         offset = int(torch.randint(self.seq_len, (1,), generator=torch.Generator().manual_seed(
-            self.cfg.seed * 7919 + epoch)))  # fmt: skip
+            self.cfg.seed * 7919 + epoch)))
         starts = offset + self.sampler.indices(step) * self.seq_len
         rows = torch.stack([self.train_ids[s : s + self.seq_len + 1] for s in starts.tolist()])
         return rows[:, :-1].to(self.device), rows[:, 1:].to(self.device)
@@ -65,9 +65,9 @@ class WordLSTMTask(Task):
         logits, _ = self.lstm(inputs)
         loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten())
         optimizer = self.optimizers["lstm"]
-        if self.cfg.get("warmup") is not None:  # warm-up, then cosine decay to lr_floor x lr
+        if self.cfg.warmup is not None:  # warm-up, then cosine decay to lr_floor x lr
             rate = warmup_cosine(step, self.cfg.lr, int(self.cfg.warmup), self.total_steps(),
-                                 float(self.cfg.lr_floor))  # fmt: skip
+                                 float(self.cfg.lr_floor))
             for group in optimizer.param_groups:
                 group["lr"] = rate
         optimizer.zero_grad(set_to_none=True)

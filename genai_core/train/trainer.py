@@ -7,10 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from omegaconf import OmegaConf
 from PIL import Image
 
 from ..checkpoint import (
     CHECKPOINT_NAME,
+    CONFIG_NAME,
     atomic_write,
     load_training_state,
     save_pretrained,
@@ -71,6 +73,10 @@ class Trainer:
         """Train until total_steps or a stop request; return 'finished' or 'stopped'."""
         if self.resume and self.checkpoint_path.exists():
             self._load_checkpoint()
+        # the resolved config, as the task completed it (vocabulary sizes...), before the first step:
+        # whatever stops the run, its folder says what it was
+        text = OmegaConf.to_yaml(self.cfg, resolve=True)
+        atomic_write(self.out_dir / CONFIG_NAME, lambda tmp: Path(tmp).write_text(text))
         self.task.train(True)
         for callback in self.callbacks:
             callback.on_start(self)
@@ -139,11 +145,7 @@ class Trainer:
             callback.on_sample(self, image)
 
     def _export(self, metrics: dict | None = None) -> None:
-        dtype = torch.float16 if self.cfg.get("export_dtype") == "float16" else None
-        save_pretrained(self.out_dir, self.task.export_modules(), self.cfg, dtype=dtype)
-        summary = {"step": self.step, "wall_time_s": round(self.wall_time, 1), "metrics": metrics}
-        text = json.dumps(summary, indent=2)
-        atomic_write(self.out_dir / "exported.json", lambda tmp: Path(tmp).write_text(text))
+        write_export(self.out_dir, self.task.export_modules(), self.cfg, self.step, self.wall_time, metrics)
 
     # ------------------------------------------------------------------ checkpoints
     def _save_checkpoint(self) -> None:
@@ -156,6 +158,7 @@ class Trainer:
             "rng": rng_state(),
             "modules": {k: m.state_dict() for k, m in self.task.modules.items()},
             "optimizers": {k: o.state_dict() for k, o in self.task.optimizers.items()},
+            "config": OmegaConf.to_yaml(self.cfg, resolve=True),
         }
         save_training_state(self.checkpoint_path, state)
         text = json.dumps(self.history)
@@ -176,3 +179,33 @@ class Trainer:
         self.history = state["history"]
         self.elapsed_before = float(state["wall_time"])
         set_rng_state(state["rng"])
+
+
+def export_checkpoint(run_dir, out_dir=None) -> Path:
+    """Export the networks a model ships from a run's training checkpoint (e.g. a run that was stopped
+    before keep-best exported anything): rebuilt from the config the checkpoint holds, written as
+    model.safetensors + config.yaml + exported.json into out_dir (default: the run folder)."""
+    from ..registry import get
+
+    run_dir = Path(run_dir)
+    out_dir = Path(out_dir or run_dir)
+    state = load_training_state(run_dir / CHECKPOINT_NAME)
+    if "config" not in state:
+        raise ValueError(f"{run_dir / CHECKPOINT_NAME} holds no config (written before configs were kept)")
+    cfg = OmegaConf.create(state["config"])
+    pipeline_class = get(cfg.name).pipeline_class()
+    modules = {k: v for k, v in pipeline_class.build(cfg.model).items() if k in pipeline_class.shipped}
+    for name, module in modules.items():
+        module.load_state_dict(state["modules"][name])
+    write_export(out_dir, modules, cfg, int(state["step"]), float(state["wall_time"]), None)
+    return out_dir
+
+
+def write_export(out_dir, modules: dict, cfg, step: int, wall_time: float, metrics: dict | None) -> None:
+    """A model folder: model.safetensors (in cfg.export_dtype), config.yaml, and exported.json (the step,
+    wall time and metrics of the export)."""
+    dtype = torch.float16 if cfg.export_dtype == "float16" else None
+    save_pretrained(out_dir, modules, cfg, dtype=dtype)
+    summary = {"step": step, "wall_time_s": round(wall_time, 1), "metrics": metrics}
+    text = json.dumps(summary, indent=2)
+    atomic_write(Path(out_dir) / "exported.json", lambda tmp: Path(tmp).write_text(text))

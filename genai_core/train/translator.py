@@ -44,7 +44,7 @@ class TranslatorTask(Task):
         self.modules = {"transformer": self.transformer}
         # betas and eps as in the book (Vaswani et al.); lr is set every step by the Noam rule
         self.optimizers = {"transformer": torch.optim.Adam(self.transformer.parameters(), lr=0.0,
-                                                           betas=(0.9, 0.98), eps=1e-9)}  # fmt: skip
+                                                           betas=(0.9, 0.98), eps=1e-9)}
 
     def _tokenizer(self, texts):
         folder = Path(self.cfg.out_dir)
@@ -62,7 +62,7 @@ class TranslatorTask(Task):
         return {"sources": sources, "refs": [refs[s] for s in sources],
                 "src": data.encode_sources(self.tokenizer, sources, self.cfg.model.max_len),
                 "tgt": data.encode_targets(self.tokenizer, [refs[s][0] for s in sources],
-                                           self.cfg.model.max_len)}  # fmt: skip
+                                           self.cfg.model.max_len)}
 
     def steps_per_epoch(self):
         return len(self.batches)
@@ -73,7 +73,7 @@ class TranslatorTask(Task):
         tgt = data.pad([self.tgt[i] for i in index]).to(self.device)
         logits = self.transformer(src, tgt[:, :-1])
         loss = F.cross_entropy(logits.flatten(0, 1), tgt[:, 1:].flatten(), ignore_index=0,
-                               label_smoothing=self.cfg.label_smoothing)  # fmt: skip
+                               label_smoothing=self.cfg.label_smoothing)
         rate = noam_rate(step + 1, self.cfg.model.d_model, self.cfg.warmup, self.cfg.noam_factor)
         optimizer = self.optimizers["transformer"]
         for group in optimizer.param_groups:
@@ -92,7 +92,7 @@ class TranslatorTask(Task):
             tgt = data.pad(self.val["tgt"][start : start + 128]).to(self.device)
             logits = self.transformer(src, tgt[:, :-1])
             total += F.cross_entropy(logits.flatten(0, 1), tgt[:, 1:].flatten(), ignore_index=0,
-                                     reduction="sum").item()  # fmt: skip
+                                     reduction="sum").item()
             count += int((tgt[:, 1:] != 0).sum())
             ids = greedy_decode(self.transformer, src, 2, 3, self.cfg.model.max_len - 2)
             hypotheses += self.tokenizer.decode_batch(ids)

@@ -64,7 +64,7 @@ class VQGANTask(Task):
         self.size = int(cfg.data.size)
         self.vqgan = build_vqgan(cfg.model)["vqgan"].to(device)
         self.modules = {"vqgan": self.vqgan}
-        self.frozen_codes = bool(cfg.get("freeze_codes"))
+        self.frozen_codes = bool(cfg.freeze_codes)
         if self.frozen_codes:
             load_code_parts(self.vqgan, cfg.freeze_codes)
             for name, param in self.vqgan.named_parameters():
@@ -83,7 +83,7 @@ class VQGANTask(Task):
     def lr_at(self, step: int) -> float:
         """Constant until decay_start, then cosine down to a tenth at the last step: a long constant
         phase learns the codebook, the decay sharpens corners that PSNR hardly sees."""
-        return cosine_after(step, self.cfg.lr, int(self.cfg.get("decay_start", 0)), self.total_steps(), 0.1)
+        return cosine_after(step, self.cfg.lr, int(self.cfg.decay_start), self.total_steps(), 0.1)
 
     def train_step(self, step):
         x = self.batch(step)
