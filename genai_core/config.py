@@ -30,6 +30,7 @@ DEFAULTS = {
     "sample_every": 500,  # fixed-noise sample grid
     "checkpoint_every": 500,  # resumable state
     "out_dir": "runs/${name}",
+    "time_budget": None,  # seconds of wall time after which the run ends as if finished (equal-CPU runs)
     "export_dtype": None,  # "float16" halves model.safetensors (the 10 MB limit of a Space)
     "data": {"source": "synthetic", "path": None},
     "model": {},

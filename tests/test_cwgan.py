@@ -44,7 +44,8 @@ def test_ac_label_loss_and_generator_gradient():
     """AC-WGAN-GP term: BCE summed over labels; it is ~0 for confident right answers, large for wrong
     ones, and its gradient reaches every generator parameter through the classifier."""
     widths = {"g_channels": [8, 8, 8], "d_channels": [8, 8, 8], "ac_channels": [8, 8, 8]}
-    cfg = OmegaConf.create({"size": 32, "latent_dim": 8, "labels": ["eyeglasses", "male"], **widths})
+    cfg = OmegaConf.create({"size": 32, "latent_dim": 8, "labels": ["eyeglasses", "male"],
+                            "label_planes": "every_layer", "signed_labels": True, **widths})
     labels = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     sure = lambda x: (labels * 2 - 1) * 20  # noqa: E731  (logits that agree with the labels)
     assert label_loss(sure, torch.zeros(2, 3, 32, 32), labels).item() < 1e-6
@@ -73,6 +74,7 @@ def test_book_variant_builds_no_classifier(tiny_cfg):
 @pytest.mark.parametrize("size", [32, 64])
 def test_cwgan_shapes_and_init(size):
     cfg = OmegaConf.create({"size": size, "latent_dim": 16, "labels": ["eyeglasses", "male"],
+                            "label_planes": "every_layer", "signed_labels": True,
                             "g_channels": [32, 16, 8, 8], "d_channels": [8, 16, 16, 32]})
     nets = build_cwgan(cfg)
     labels = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
@@ -169,3 +171,28 @@ def test_cwgan_resume_is_exact(tiny_cfg):
             module.state_dict().items(), resumed.task.modules[key].state_dict().values(), strict=True
         ):
             assert torch.equal(a, b), f"{key}.{name} differs after resume"
+
+
+def test_real_photos_get_pseudo_labels_and_rare_pairs_repeat(real_photo_folder, tmp_path, tiny_runs):
+    from genai_core.train.cwgan import balanced_pool
+
+    spec = get("cwgan_real_faces")
+    real = ["data.source=real", f"data.path={real_photo_folder}", "data.pseudo_confidence=0.5",
+            f"data.pseudo_labels={tiny_runs['root'] / 'referee'}"]
+    cfg = spec.config([*spec.tiny, f"out_dir={tmp_path}", *real])
+    assert Trainer(spec.task_class(), cfg).fit() == "finished"
+    gan = CWGANPipeline.from_pretrained(tmp_path)
+    assert gan.face(0, 1.0, 0.0).shape == (1, 3, 32, 32)
+    labels = torch.tensor([[1.0, 0.0]] + [[0.0, 1.0]] * 16)
+    pool = balanced_pool(labels, 0.5)
+    assert (pool == 0).sum() == 4 and (pool > 0).sum() == 16  # sqrt(16) repeats of the lone pair
+
+
+def test_the_books_label_input_builds(tiny_cfg):
+    cfg = tiny_cfg("cwgan_glasses", "model.label_planes=input", "model.signed_labels=false")
+    nets = build_cwgan(cfg.model)
+    z, labels = torch.randn(2, cfg.model.latent_dim), torch.tensor([[0.0, 1.0], [1.0, 0.0]])
+    images = nets["generator"](z, labels)
+    assert images.shape == (2, 3, 32, 32) and nets["critic"](images, labels).shape == (2,)
+    first = next(m for m in nets["critic"].modules() if isinstance(m, torch.nn.Conv2d))
+    assert first.in_channels == 5 and nets["critic"].out.in_channels == cfg.model.d_channels[2]

@@ -47,3 +47,26 @@ def test_tiny_referee_training_exports_and_predicts(tiny_runs):
 # ---------------------------------------------------------------- the tab, on the shipped weights
 
 
+
+
+def test_the_real_photo_referee_trains_on_labelled_photos(real_photo_folder, tmp_path):
+    spec = get("real_face_referee")
+    real = ["data.source=real", f"data.path={real_photo_folder}", "data.size=32", "eval_every=4"]
+    cfg = spec.config([*spec.tiny, f"out_dir={tmp_path}", *real])
+    recorder = Recorder()
+    assert Trainer(spec.task_class(), cfg, callbacks=[recorder]).fit() == "finished"
+    metrics = recorder.evals[-1][1]
+    assert {"accuracy_eyeglasses", "auc_male", "accuracy_hair_colour", "accuracy_mean"} <= set(metrics)
+    referee = FaceRefereePipeline.from_pretrained(tmp_path)
+    verdict = referee.predict(torch.zeros(2, 3, 64, 64))
+    assert referee.hair_colours == ("blond", "black", "brown", "gray")
+    assert verdict["hair_colour_probs"].shape == (2, 4)
+    assert {"smiling_prob", "hat_prob", "bald_prob"} <= set(verdict)
+
+
+def test_roc_auc_matches_its_definition():
+    from genai_core.metrics.face_referee import roc_auc
+
+    assert roc_auc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1])) == pytest.approx(0.75)
+    assert roc_auc(np.array([0.5, 0.5]), np.array([0, 1])) == pytest.approx(0.5)
+    assert np.isnan(roc_auc(np.array([0.2, 0.3]), np.array([1, 1])))

@@ -16,7 +16,7 @@ from genai_core.data.faces import PRESETS, load_face_photos, render_batch
 from genai_core.metrics.image import psnr
 from genai_core.models.vae import FaceVAE, kl_divergence
 from genai_core.registry import load_pipeline
-from genai_core.train.vae import augment
+from genai_core.train.augment import augment
 
 
 def test_kl_matches_torch_distributions():
@@ -111,3 +111,22 @@ def test_tab_handlers_return_images_and_a_video():
 def test_tab_bad_input_is_a_message(call):
     with pytest.raises(gr.Error):
         call()
+
+
+def test_a_vae_of_labelled_photos_ships_its_group_means(real_photo_folder, tmp_path):
+    from genai_core.data.real_faces import PRESETS as REAL_PRESETS
+    from genai_core.pipelines.vae import FaceVAEPipeline
+    from genai_core.registry import get
+    from genai_core.train import Trainer
+
+    spec = get("vae_real_faces")
+    groups = "[man with glasses,man without glasses,woman with glasses,woman without glasses]"
+    real = ["data.source=real", f"data.path={real_photo_folder}", "data.load_size=40",
+            f"model.groups={groups}"]
+    cfg = spec.config([*spec.tiny, f"out_dir={tmp_path}", *real])
+    assert Trainer(spec.task_class(), cfg).fit() == "finished"
+    vae = FaceVAEPipeline.from_pretrained(tmp_path)
+    assert vae.real and vae.group_means.means.abs().sum() > 0
+    preset = next(iter(REAL_PRESETS))
+    images, intended = vae.arithmetic(preset, seed=0)
+    assert images.shape == (4, 3, 32, 32) and intended == "woman with glasses"

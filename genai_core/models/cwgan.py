@@ -20,8 +20,10 @@ def signed(labels: torch.Tensor) -> torch.Tensor:
     return labels * 2 - 1
 
 
-def with_planes(x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Concatenate one constant plane per label to the feature maps x (N, C, H, W)."""
+def with_planes(x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    """Concatenate one constant plane per label to the feature maps x (N, C, H, W); None adds none."""
+    if labels is None:
+        return x
     planes = labels[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
     return torch.cat([x, planes], dim=1)
 
@@ -30,13 +32,16 @@ class ConditionalGenerator(nn.Module):
     """[z, labels] -> image (3, size, size) in [-1, 1]: a linear map to 4x4, then doubling blocks,
     each seeing the label planes next to its input features."""
 
-    def __init__(self, latent_dim=64, num_labels=2, channels=(128, 64, 32), size=32):
+    def __init__(self, latent_dim=64, num_labels=2, channels=(128, 64, 32), size=32, every_layer=True,
+                 signed_labels=True):
         super().__init__()
         if 4 * 2 ** len(channels) != size:
             raise ValueError(
                 f"{len(channels)} up-sampling blocks make {4 * 2 ** len(channels)} px, not {size}"
             )
         self.latent_dim, self.num_labels, self.size = latent_dim, num_labels, size
+        self.every_layer, self.signed_labels = every_layer, signed_labels
+        extra = num_labels if every_layer else 0  # label planes in front of each block
         self.project = nn.Sequential(
             nn.Linear(latent_dim + num_labels, channels[0] * 16, bias=False),
             nn.Unflatten(1, (channels[0], 4, 4)),
@@ -46,16 +51,17 @@ class ConditionalGenerator(nn.Module):
         self.blocks = nn.ModuleList()
         for c_in, c_out in zip(channels[:-1], channels[1:], strict=False):
             self.blocks.append(nn.Sequential(
-                nn.ConvTranspose2d(c_in + num_labels, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out),
+                nn.ConvTranspose2d(c_in + extra, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out),
                 nn.ReLU(True)))
-        self.out = nn.Sequential(nn.ConvTranspose2d(channels[-1] + num_labels, 3, 4, 2, 1), nn.Tanh())
+        self.out = nn.Sequential(nn.ConvTranspose2d(channels[-1] + extra, 3, 4, 2, 1), nn.Tanh())
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        labels = signed(labels)
+        labels = signed(labels) if self.signed_labels else labels
         x = self.project(torch.cat([z, labels], dim=1))
+        planes = labels if self.every_layer else None
         for block in self.blocks:
-            x = block(with_planes(x, labels))
-        return self.out(with_planes(x, labels))
+            x = block(with_planes(x, planes))
+        return self.out(with_planes(x, planes))
 
 
 class ConditionalCritic(nn.Module):
@@ -63,26 +69,28 @@ class ConditionalCritic(nn.Module):
     InstanceNorm, not BatchNorm: the gradient penalty is per sample, and batch statistics would couple
     the samples (WGAN-GP paper, book ch. 5)."""
 
-    def __init__(self, num_labels=2, channels=(32, 64, 128), size=32):
+    def __init__(self, num_labels=2, channels=(32, 64, 128), size=32, every_layer=True, signed_labels=True):
         super().__init__()
         if size // 2 ** len(channels) != 4:
             raise ValueError(f"{len(channels)} down-sampling blocks do not take {size} px to 4x4")
+        self.every_layer, self.signed_labels = every_layer, signed_labels
         self.blocks, c_in = nn.ModuleList(), 3
         for i, c_out in enumerate(channels):
-            layers = [nn.Conv2d(c_in + num_labels, c_out, 4, 2, 1, bias=i == 0)]
+            extra = num_labels if every_layer or i == 0 else 0  # the book: label planes at the input only
+            layers = [nn.Conv2d(c_in + extra, c_out, 4, 2, 1, bias=i == 0)]
             if i > 0:
                 layers.append(nn.InstanceNorm2d(c_out, affine=True))
             layers.append(nn.LeakyReLU(0.2, True))
             self.blocks.append(nn.Sequential(*layers))
             c_in = c_out
-        self.out = nn.Conv2d(c_in + num_labels, 1, 4, 1, 0)
+        self.out = nn.Conv2d(c_in + (num_labels if every_layer else 0), 1, 4, 1, 0)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        labels = signed(labels)
+        labels = signed(labels) if self.signed_labels else labels
         x = images
-        for block in self.blocks:
-            x = block(with_planes(x, labels))
-        return self.out(with_planes(x, labels)).view(-1)
+        for i, block in enumerate(self.blocks):
+            x = block(with_planes(x, labels if self.every_layer or i == 0 else None))
+        return self.out(with_planes(x, labels if self.every_layer else None)).view(-1)
 
 
 class LabelClassifier(nn.Module):
@@ -132,8 +140,10 @@ def build_cwgan(model_cfg) -> dict[str, nn.Module]:
     g_channels = tuple(model_cfg.g_channels)[:blocks]
     d_channels = tuple(model_cfg.d_channels)[:blocks]
     num_labels = len(model_cfg.labels)
-    generator = ConditionalGenerator(model_cfg.latent_dim, num_labels, g_channels, size)
-    critic = ConditionalCritic(num_labels, d_channels, size)
+    every_layer, signed_labels = model_cfg.label_planes == "every_layer", bool(model_cfg.signed_labels)
+    generator = ConditionalGenerator(model_cfg.latent_dim, num_labels, g_channels, size, every_layer,
+                                     signed_labels)
+    critic = ConditionalCritic(num_labels, d_channels, size, every_layer, signed_labels)
     generator.apply(dcgan_init)  # .apply visits every layer (the book's weights_init(model) does not)
     critic.apply(dcgan_init)
     return {"generator": generator, "critic": critic}

@@ -62,5 +62,17 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
 
 
+class GroupMeans(nn.Module):
+    """The mean code (mu) of each labelled group of training photos, shipped with a VAE of real faces:
+    latent arithmetic needs them and the app has no labelled photos. Row i belongs to groups[i]."""
+
+    def __init__(self, groups: int, latent_dim: int):
+        super().__init__()
+        self.register_buffer("means", torch.zeros(groups, latent_dim))
+
+
 def build_vae(model_cfg) -> dict[str, nn.Module]:
-    return {"vae": FaceVAE(model_cfg.size, tuple(model_cfg.channels), model_cfg.latent_dim)}
+    nets = {"vae": FaceVAE(model_cfg.size, tuple(model_cfg.channels), model_cfg.latent_dim)}
+    if model_cfg.groups:
+        nets["group_means"] = GroupMeans(len(model_cfg.groups), model_cfg.latent_dim)
+    return nets

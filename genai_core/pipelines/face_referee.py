@@ -1,9 +1,8 @@
-"""The face referee's verdicts (eyeglasses, hair colour, male) on faces of any size."""
+"""The face referee's verdicts (eyeglasses, hair colour, male, ...) on faces of any size."""
 
 import numpy as np
 import torch
 
-from ..data.faces import HAIR_COLOURS
 from ..models.face_referee import build_referee
 from .base import Pipeline
 
@@ -25,18 +24,24 @@ class FaceRefereePipeline(Pipeline):
     def features(self, images: torch.Tensor) -> np.ndarray:
         return torch.cat([self.referee.features(c.float()) for c in images.split(MAX_BATCH)]).numpy()
 
+    @property
+    def hair_colours(self) -> tuple[str, ...]:
+        """The classes of the hair_colour head, in order."""
+        return tuple(self.cfg.model.hair_colours)
+
     def predict(self, images: torch.Tensor) -> dict[str, np.ndarray]:
-        """eyeglasses / male: 0-1 labels and *_prob; hair_colour: index into HAIR_COLOURS and
-        hair_colour_probs (N, 4)."""
+        """For each yes/no head: 0-1 labels and {head}_prob; hair_colour: an index into hair_colours and
+        hair_colour_probs (N, classes)."""
         if images.dim() != 4 or images.shape[1] != 3:
             raise ValueError(f"the referee takes (N, 3, H, W) RGB images, got shape {tuple(images.shape)}")
-        logits = self.logits(images)
         out = {}
-        for key in ("eyeglasses", "male"):
-            prob = torch.sigmoid(logits[key]).numpy()
-            out[key], out[f"{key}_prob"] = (prob > 0.5).astype(np.int64), prob
-        probs = torch.softmax(logits["hair_colour"], dim=1).numpy()
-        out["hair_colour"], out["hair_colour_probs"] = probs.argmax(1), probs
+        for key, logits in self.logits(images).items():
+            if logits.dim() == 1:
+                prob = torch.sigmoid(logits).numpy()
+                out[key], out[f"{key}_prob"] = (prob > 0.5).astype(np.int64), prob
+            else:
+                probs = torch.softmax(logits, dim=1).numpy()
+                out[key], out[f"{key}_probs"] = probs.argmax(1), probs
         return out
 
     def captions(self, images: torch.Tensor) -> list[str]:
@@ -49,12 +54,6 @@ class FaceRefereePipeline(Pipeline):
             lines.append(
                 f"{'glasses' if glasses > 0.5 else 'no glasses'} {max(glasses, 1 - glasses):.2f} · "
                 f"{'man' if male > 0.5 else 'woman'} {max(male, 1 - male):.2f} · "
-                f"{HAIR_COLOURS[p['hair_colour'][i]]}"
+                f"{self.hair_colours[p['hair_colour'][i]]}"
             )
         return lines
-
-
-
-# ---------------------------------------------------------------- the conditional WGAN-GP
-
-

@@ -5,6 +5,7 @@ import numpy as np
 import torch
 
 from ..data.faces import GROUPS, PRESETS, labels_of, render_batch
+from ..data.real_faces import PRESETS as REAL_PRESETS
 from ..images import image_grid, resize_square
 from ..models.vae import build_vae
 from .base import Pipeline
@@ -14,7 +15,7 @@ MAX_BATCH = 256
 
 class FaceVAEPipeline(Pipeline):
     build = staticmethod(build_vae)
-    shipped = ("vae",)
+    shipped = ("vae", "group_means")
 
     @property
     def size(self) -> int:
@@ -60,7 +61,19 @@ class FaceVAEPipeline(Pipeline):
         images, attributes = render_batch(n, seed, self.size)
         return self.encode(images), labels_of(attributes)
 
-    def group_means(self, n: int, seed: int) -> dict[str, torch.Tensor]:
+    @property
+    def real(self) -> bool:
+        """A VAE of labelled photos: it ships its groups' mean codes (and has other presets)."""
+        return bool(self.cfg.model.groups)
+
+    @property
+    def presets(self) -> dict[str, tuple[str, str, str, str]]:
+        return REAL_PRESETS if self.real else PRESETS
+
+    def mean_codes(self, n: int, seed: int) -> dict[str, torch.Tensor]:
+        """group -> mean mu: shipped (photos), or over n labelled procedural faces drawn from seed."""
+        if self.real:
+            return dict(zip(self.cfg.model.groups, self.group_means.means, strict=True))
         mu, labels = self.labelled_codes(n, seed)
         means = {}
         for name, (glasses, male) in GROUPS.items():
@@ -70,11 +83,12 @@ class FaceVAEPipeline(Pipeline):
         return means
 
     def arithmetic(self, preset: str, seed: int, n: int = 512) -> tuple[torch.Tensor, str]:
-        """Decodings of mean(a), mean(b), mean(c) and mean(a) - mean(b) + mean(c); the intended group."""
-        if preset not in PRESETS:
-            raise ValueError(f"unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}")
-        *terms, intended = PRESETS[preset]
-        means = self.group_means(n, seed)
+        """Decodings of mean(a), mean(b), mean(c) and mean(a) - mean(b) + mean(c); the intended group.
+        (seed and n choose the procedural faces; a VAE of photos uses its shipped means.)"""
+        if preset not in self.presets:
+            raise ValueError(f"unknown preset {preset!r}; choose one of: {', '.join(self.presets)}")
+        *terms, intended = self.presets[preset]
+        means = self.mean_codes(n, seed)
         a, b, c = (means[t] for t in terms)
         return self.decode(torch.stack([a, b, c, a - b + c])), intended
 

@@ -6,6 +6,7 @@ import torch
 
 from ..config import project_path
 from ..data.faces import load_labelled_faces
+from ..data.real_faces import load_labelled_photos
 from ..images import image_grid, to_model_range
 from ..metrics.cwgan import cwgan_metrics
 from ..models.cwgan import build_cwgan, build_label_classifier, gradient_penalty, label_loss
@@ -16,6 +17,43 @@ from .task import EpochSampler, Task
 SAMPLE_SEED = 1234
 
 
+def conditioning_faces(cfg, names: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(uint8 images, labels (N, len(names)) in {0, 1}) to condition on. Procedural renders have exact
+    labels. Real photos keep those whose every conditioning label is known, after an optional referee
+    (data.pseudo_labels) fills the unknown ones where it is confident (data.pseudo_confidence)."""
+    size = int(cfg.model.size)
+    if cfg.data.source != "real":
+        images, labels = load_labelled_faces(cfg.data, size, "train", cfg.seed)
+        return images, label_tensor(labels, names)
+    photos = load_labelled_photos(project_path(cfg.data.path), list(cfg.data.sources), size, "train")
+    labels = {n: photos.labels[n].clone() for n in names}
+    if cfg.data.pseudo_labels:
+        referee = FaceRefereePipeline.from_pretrained(project_path(cfg.data.pseudo_labels))
+        verdict = referee.predict(to_model_range(photos.images))
+        sure = float(cfg.data.pseudo_confidence)
+        for name in names:
+            prob = torch.from_numpy(verdict[f"{name}_prob"])
+            fill = (labels[name] < 0) & ((prob >= sure) | (prob <= 1 - sure))
+            labels[name][fill] = (prob[fill] > 0.5).float()
+    table = label_tensor(labels, names)
+    known = (table >= 0).all(1)
+    return photos.images[known], table[known]
+
+
+def balanced_pool(labels: torch.Tensor, power: float) -> torch.Tensor:
+    """Row indices in which each label combination appears about count ** power times (0: as often as
+    the others, 1: as in the data): rare combinations (women with glasses) are repeated."""
+    keys = (labels * 2 ** torch.arange(labels.shape[1])).sum(1).long()
+    counts = torch.bincount(keys)
+    largest = counts.max().float()
+    pool = []
+    for key in keys.unique():
+        rows = (keys == key).nonzero().flatten()
+        repeat = max(1, round(float((largest / counts[key]) ** (1 - power))))
+        pool.append(rows.repeat(repeat))
+    return torch.cat(pool)
+
+
 class CWGANTask(Task):
     """WGAN-GP with labels: n_critic critic steps (each on a fresh real batch), then one generator step.
 
@@ -24,12 +62,12 @@ class CWGANTask(Task):
 
     def __init__(self, cfg, device):
         super().__init__(cfg, device)
-        size = int(cfg.model.size)
         self.label_names = list(cfg.model.labels)
-        self.images, labels = load_labelled_faces(cfg.data, size, "train", cfg.seed)
-        self.labels = label_tensor(labels, self.label_names)
+        self.images, self.labels = conditioning_faces(cfg, self.label_names)
         self.n_critic = int(cfg.n_critic)
-        self.sampler = EpochSampler(len(self.images), cfg.batch_size, cfg.seed)
+        power = cfg.data.balance
+        self.pool = torch.arange(len(self.images)) if power is None else balanced_pool(self.labels, power)
+        self.sampler = EpochSampler(len(self.pool), cfg.batch_size, cfg.seed)
         nets = build_cwgan(cfg.model)
         self.generator = nets["generator"].to(device)
         self.critic = nets["critic"].to(device)
@@ -71,8 +109,12 @@ class CWGANTask(Task):
         return {"generator": self.generator}
 
     def batch(self, index: int):
-        rows = self.sampler.indices(index)
-        return to_model_range(self.images[rows]).to(self.device), self.labels[rows].to(self.device)
+        rows = self.pool[self.sampler.indices(index)]
+        images = to_model_range(self.images[rows])
+        if self.cfg.augment_flip:  # mirrored faces keep their labels; global RNG: checkpointed
+            flip = torch.rand(len(images)) < 0.5
+            images = torch.where(flip[:, None, None, None], images.flip(3), images)
+        return images.to(self.device), self.labels[rows].to(self.device)
 
     def noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.generator.latent_dim, device=self.device)

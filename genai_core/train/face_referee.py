@@ -1,13 +1,30 @@
-"""Training the face referee: a multi-head attribute classifier that judges every face model."""
+"""Training the face referee: a multi-head attribute classifier that judges every face model, on the
+procedural faces (exact labels) or on real labelled photos (data.source: real; the person-disjoint
+val split picks the checkpoint, the test split is left for the card)."""
 
 import torch
 import torch.nn.functional as F
 
+from ..config import project_path
 from ..data.faces import load_labelled_faces
+from ..data.real_faces import load_labelled_photos
 from ..images import to_model_range
+from ..metrics.face_referee import referee_metrics
 from ..models.face_referee import build_referee
 from ..pipelines.face_referee import FaceRefereePipeline
-from .task import EpochSampler, Task
+from .augment import augment
+from .task import EpochSampler, Task, decay_groups, warmup_cosine
+
+
+def referee_faces(cfg, split: str):
+    """(uint8 images, labels) of a split: procedural renders, or real labelled photos."""
+    data, size = cfg.data, int(cfg.data.size)
+    if data.source == "procedural":
+        return load_labelled_faces(data, size, "eval" if split != "train" else "train", cfg.seed)
+    if data.source == "real":
+        photos = load_labelled_photos(project_path(data.path), list(data.sources), size, split)
+        return photos.images, photos.labels
+    raise ValueError(f"unknown data.source {data.source!r} (procedural or real)")
 
 
 class FaceRefereeTask(Task):
@@ -17,41 +34,52 @@ class FaceRefereeTask(Task):
 
     def __init__(self, cfg, device):
         super().__init__(cfg, device)
-        size = int(cfg.data.size)
-        self.images, self.labels = load_labelled_faces(cfg.data, size, "train", cfg.seed)
-        self.test_images, self.test_labels = load_labelled_faces(cfg.data, size, "eval", cfg.seed)
+        self.images, self.labels = referee_faces(cfg, "train")
+        self.test_images, self.test_labels = referee_faces(cfg, "val")
         self.sampler = EpochSampler(len(self.images), cfg.batch_size, cfg.seed)
         self.referee = build_referee(cfg.model)["referee"].to(device)
         self.modules = {"referee": self.referee}
-        self.optimizers = {"referee": torch.optim.Adam(self.referee.parameters(), lr=cfg.lr)}
+        groups = decay_groups(self.referee, float(cfg.weight_decay))
+        self.optimizers = {"referee": torch.optim.AdamW(groups, lr=cfg.lr)}
 
     def steps_per_epoch(self):
         return len(self.sampler)
 
-    def augment(self, x: torch.Tensor) -> torch.Tensor:
-        """Flips, exposure and noise: the referee must also read imperfect generated faces."""
-        flip = torch.rand(len(x)) < 0.5
-        x = torch.where(flip[:, None, None, None], x.flip(3), x)
-        gain = 1 + 0.15 * (torch.rand(len(x), 1, 1, 1) * 2 - 1)
+    def augment(self, x: torch.Tensor, step: int) -> torch.Tensor:
+        """Flips, exposure and noise (the referee must also read imperfect generated faces); for
+        photos also zoom, shift, tilt and contrast (a few thousand photos are few)."""
+        if self.cfg.data.source == "real":
+            generator = torch.Generator().manual_seed(self.cfg.seed * 7919 + step)
+            x = augment(x, int(self.cfg.data.size), generator)
+        else:
+            flip = torch.rand(len(x)) < 0.5
+            x = torch.where(flip[:, None, None, None], x.flip(3), x)
+            x = (x + 1) * (1 + 0.15 * (torch.rand(len(x), 1, 1, 1) * 2 - 1)) - 1
         noise = torch.randn_like(x) * torch.rand(len(x), 1, 1, 1) * self.cfg.augment_noise
-        return ((x + 1) * gain - 1 + noise).clamp(-1, 1)
+        return (x + noise).clamp(-1, 1)
 
     def train_step(self, step):
         index = self.sampler.indices(step)
-        x = self.augment(to_model_range(self.images[index])).to(self.device)
+        x = self.augment(to_model_range(self.images[index]), step).to(self.device)
         logits = self.referee(x)
         losses = {}
         for key, out in logits.items():
+            if key not in self.labels:  # a head the data has no labels for (procedural tiny runs)
+                continue
             target = self.labels[key][index].to(self.device)
-            known = target >= 0  # real-data sources may lack some labels (-1)
+            known = target >= 0  # real photos lack some labels (-1)
             if not known.any():
                 continue
-            if key == "hair_colour":
+            if out.dim() == 2:
                 losses[key] = F.cross_entropy(out[known], target[known].long())
             else:
                 losses[key] = F.binary_cross_entropy_with_logits(out[known], target[known].float())
         loss = sum(losses.values())
         optimizer = self.optimizers["referee"]
+        if self.cfg.warmup is not None:
+            rate = warmup_cosine(step, self.cfg.lr, int(self.cfg.warmup), self.total_steps(), 0.02)
+            for group in optimizer.param_groups:
+                group["lr"] = rate
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -59,15 +87,5 @@ class FaceRefereeTask(Task):
 
     def evaluate(self):
         pipeline = FaceRefereePipeline.wrapping(self.cfg, {"referee": self.referee})
-        predicted = pipeline.predict(to_model_range(self.test_images))
-        metrics = {}
-        for key in ("eyeglasses", "hair_colour", "male"):
-            target = self.test_labels[key]
-            known = target >= 0
-            if known.any():
-                hits = torch.as_tensor(predicted[key])[known] == target[known].long()
-                metrics[f"accuracy_{key}"] = hits.float().mean().item()
-        metrics["accuracy_mean"] = sum(metrics.values()) / len(metrics)
-        return metrics
-
-
+        verdict = pipeline.predict(to_model_range(self.test_images))
+        return referee_metrics(verdict, self.test_labels, tuple(self.cfg.model.hair_colours))

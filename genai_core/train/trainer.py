@@ -86,6 +86,11 @@ class Trainer:
             if self._stop.is_set():
                 reason = "stopped"
                 break
+            if self.cfg.time_budget is not None and self.wall_time >= float(self.cfg.time_budget):
+                reason = "time budget spent"
+                self._evaluate()
+                self._sample()
+                break
             logs = self.task.train_step(self.step)
             self.step += 1
             for key, value in logs.items():
@@ -97,7 +102,7 @@ class Trainer:
                 for callback in self.callbacks:
                     callback.on_step(self, means)
             self._periodic()
-        if reason == "finished" and self.best is None:
+        if reason != "stopped" and self.best is None:
             self._export()  # no keep-best metric: ship the last weights
         self._save_checkpoint()
         for callback in self.callbacks:

@@ -1,53 +1,39 @@
-"""VAE training on faces (book ch. 7): the project's labelled procedural faces, or unlabelled photos
-(real_faces_128.tar) with augmentation, which the small set needs."""
+"""VAE training on faces (book ch. 7): the project's labelled procedural faces, unlabelled photos
+(data.source: tar) or labelled real photos (data.source: real: LFW, Celeb1k, real_faces_128), the
+photos with augmentation. A VAE of labelled photos ships the mean code of each group its arithmetic
+presets name (model.groups), computed from the training photos at each export."""
 
 import torch
 import torch.nn.functional as F
 
 from ..config import project_path
 from ..data.faces import load_face_photos, load_labelled_faces
+from ..data.real_faces import group_members, load_labelled_photos
 from ..images import image_grid, to_model_range
-from ..metrics.vae import arithmetic_metrics, vae_metrics
+from ..metrics.vae import arithmetic_metrics, real_arithmetic_metrics, vae_metrics
 from ..models.vae import build_vae, kl_divergence
 from ..pipelines.face_referee import FaceRefereePipeline
 from ..pipelines.vae import FaceVAEPipeline
+from .augment import augment
 from .task import EpochSampler, Task
 
 SAMPLE_SEED = 1234
 
 
-def _images(cfg, split: str) -> torch.Tensor:
-    """uint8 (N, 3, S, S): S = model.size for procedural faces, data.load_size for photos (the
-    augmentation crops and resizes them to model.size)."""
+def _images(cfg, split: str) -> tuple[torch.Tensor, dict | None]:
+    """(uint8 (N, 3, S, S), labels or None): S = model.size for procedural faces, data.load_size for
+    photos (the augmentation crops and resizes them to model.size). split: train or eval (real photos:
+    the val people; the test people are left for the card)."""
     data = cfg.data
     if data.source == "procedural":
-        return load_labelled_faces(data, int(cfg.model.size), split, cfg.seed)[0]
+        return load_labelled_faces(data, int(cfg.model.size), split, cfg.seed)[0], None
     if data.source == "tar":
-        return load_face_photos(project_path(data.path), int(data.load_size), split, int(data.holdout))
-    raise ValueError(f"unknown data.source {data.source!r} (procedural or tar)")
-
-
-def augment(x: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
-    """Random flip, zoom (scale 0.85-1) with shift, slight rotation and colour jitter, resampled to
-    size x size in one affine warp. x in [-1, 1]."""
-    n = len(x)
-    r = lambda lo, hi: torch.empty(n).uniform_(lo, hi, generator=generator)  # noqa: E731
-    scale, angle = r(0.85, 1.0), r(-0.08, 0.08)
-    flip = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0)
-    shift_x, shift_y = (1 - scale) * r(-1, 1), (1 - scale) * r(-1, 1)
-    cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
-    theta = torch.stack(
-        [torch.stack([cos * flip, -sin, shift_x], 1), torch.stack([sin * flip, cos, shift_y], 1)], 1
-    )
-    grid = F.affine_grid(theta, (n, 3, size, size), align_corners=False)
-    # sample from an area-averaged copy near the target size: bilinear from 128 px would alias
-    source = x
-    if x.shape[-1] > size:
-        source = F.interpolate(x, scale_factor=size / x.shape[-1] * 1.25, mode="area")
-    out = F.grid_sample(source, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
-    brightness, contrast = r(-0.1, 0.1)[:, None, None, None], r(0.85, 1.15)[:, None, None, None]
-    mean = out.mean((1, 2, 3), keepdim=True)
-    return ((out - mean) * contrast + mean + brightness).clamp(-1, 1)
+        return load_face_photos(project_path(data.path), int(data.load_size), split, int(data.holdout)), None
+    if data.source == "real":
+        split = "val" if split == "eval" else split
+        photos = load_labelled_photos(project_path(data.path), list(data.sources), int(data.load_size), split)
+        return photos.images, photos.labels
+    raise ValueError(f"unknown data.source {data.source!r} (procedural, tar or real)")
 
 
 class FaceVAETask(Task):
@@ -61,10 +47,12 @@ class FaceVAETask(Task):
     def __init__(self, cfg, device):
         super().__init__(cfg, device)
         self.size = int(cfg.model.size)
-        self.images = _images(cfg, "train")
-        self.eval_images = self._fit(to_model_range(_images(cfg, "eval")[: int(cfg.eval.samples)]))
+        self.images, self.labels = _images(cfg, "train")
+        self.eval_images = self._fit(to_model_range(_images(cfg, "eval")[0][: int(cfg.eval.samples)]))
         self.sampler = EpochSampler(len(self.images), cfg.batch_size, cfg.seed)
-        self.vae = build_vae(cfg.model)["vae"].to(device)
+        nets = build_vae(cfg.model)
+        self.vae = nets["vae"].to(device)
+        self.group_means = nets.get("group_means")
         self.modules = {"vae": self.vae}
         self.optimizers = {"vae": torch.optim.Adam(self.vae.parameters(), lr=cfg.lr)}
         self.kl_weight = float(cfg.kl_weight)
@@ -100,11 +88,37 @@ class FaceVAETask(Task):
         optimizer.step()
         return {"loss": loss.item(), "recon": loss_recon.item(), "kl": loss_kl.item()}
 
+    def export_modules(self):
+        if self.group_means is None:
+            return {"vae": self.vae}
+        self._fill_group_means()
+        return {"vae": self.vae, "group_means": self.group_means}
+
+    @torch.no_grad()
+    def _fill_group_means(self) -> None:
+        """mean mu of each of model.groups over the training photos (no augmentation)."""
+        was_training = self.vae.training
+        self.vae.eval()
+        mu = torch.cat([self.vae.encode(self._fit(to_model_range(c)).to(self.device))[0].cpu()
+                        for c in self.images.split(256)])
+        for row, group in enumerate(self.cfg.model.groups):
+            member = group_members(self.labels, group)
+            if not member.any():
+                raise ValueError(f"no training photo is in the group {group!r}")
+            self.group_means.means[row] = mu[member].mean(0)
+        self.vae.train(was_training)
+
     def evaluate(self):
-        pipeline = FaceVAEPipeline.wrapping(self.cfg, {"vae": self.vae})
+        modules = {"vae": self.vae}
+        if self.group_means is not None:
+            self._fill_group_means()
+            modules["group_means"] = self.group_means
+        pipeline = FaceVAEPipeline.wrapping(self.cfg, modules)
         metrics = vae_metrics(pipeline, self.eval_images.to(self.device), self.kl_weight)
         referee = self.referee(FaceRefereePipeline)
-        if self.cfg.data.source == "procedural" and referee is not None:
+        if referee is not None and self.group_means is not None:
+            metrics |= real_arithmetic_metrics(pipeline, referee, self.eval_images)
+        elif referee is not None and self.cfg.data.source == "procedural":
             metrics |= arithmetic_metrics(pipeline, referee, seeds=range(4), n=256)
         return metrics
 
