@@ -15,6 +15,7 @@ import torch
 
 UNK = "<unk>"
 VOCAB_NAME = "vocab.json"  # LSTM word list, index = position
+NAMES_NAME = "names.json"  # words the detokeniser capitalises (the novel's names)
 TOKENIZER_NAME = "tokenizer.json"  # translator BPE (tokenizers' own JSON format)
 PAD, BOS, EOS = "<pad>", "<s>", "</s>"
 SPECIALS = (PAD, UNK, BOS, EOS)  # ids 0..3 in the BPE vocabulary
@@ -34,26 +35,133 @@ def tokenize_words(text: str) -> list[str]:
     return re.findall(r"[^\W_]+|[^\w\s]|_", text)
 
 
-def detokenize_words(tokens: list[str]) -> str:
-    """Undo the spaces the tokeniser put around punctuation, for display only."""
-    out, glue, quote_open = "", True, False
+# The apostrophe suffixes of the book's tokenisation ("don't" -> don ' t) and the stems each may follow.
+T_STEMS = frozenset({"don", "doesn", "didn", "isn", "aren", "wasn", "weren", "haven", "hasn", "hadn",
+                     "couldn", "wouldn", "shouldn", "mustn", "needn", "can", "won", "ain", "mightn", "shan",
+                     "daren"})
+CONTRACTIONS = {
+    "t": T_STEMS,
+    "m": frozenset({"i"}),
+    "re": frozenset({"you", "we", "they", "who", "what", "there"}),
+    "ve": frozenset({"i", "you", "we", "they", "who", "would", "could", "should", "might", "must"}),
+    "ll": frozenset({"i", "you", "he", "she", "it", "we", "they", "that", "there", "who", "what"}),
+    "d": frozenset({"i", "you", "he", "she", "it", "we", "they", "who", "that", "there"}),
+}
+# words that never take 's: verbs, articles, conjunctions, prepositions, possessives, most pronouns
+NO_POSSESSIVE = frozenset({"was", "is", "are", "were", "be", "been", "am", "had", "has", "have", "do",
+                           "does", "did", "the", "a", "an", "and", "or", "but", "of", "to", "in", "on", "at",
+                           "by", "for", "with", "from", "not", "as", "so", "than", "if", "very", "my", "your",
+                           "his", "her", "their", "our", "its", "i", "you", "we", "they", "me", "him", "us",
+                           "them", "s", *CONTRACTIONS, *T_STEMS})
+NO_SPACE_BEFORE = frozenset(".,;:!?)]")
+SENTENCE_END = frozenset(".!?")
+
+
+def valid_suffix(stem: str, suffix: str) -> bool:
+    """Whether stem ' suffix makes an English word: "don't", "Levin's" yes; "i're", "was's" no."""
+    if suffix == "s":
+        return stem.isalpha() and stem not in NO_POSSESSIVE
+    return stem in CONTRACTIONS.get(suffix, ())
+
+
+def is_word(token: str) -> bool:
+    return token[:1].isalnum()
+
+
+def detokenize_words(tokens: list[str], names=frozenset()) -> str:
+    """The book's tokens back into text a reader expects: contractions and possessives joined (don't,
+    Levin's, the Oblonskys'), hyphens and dashes joined (high-flown, even--as), no space before
+    punctuation, quotes that open onto their first word and close onto their last (an empty pair is
+    dropped), sentence starts and "I" capitalised, and every word of `names` (the novel's names, see
+    capitalised_words) written as a name."""
+    words: list[list] = []  # [text, glued to the word before]
+    quote_open, sentence_start, skip = False, True, set()
     for index, token in enumerate(tokens):
-        after = tokens[index + 1] if index + 1 < len(tokens) else ""
+        if index in skip:
+            continue
         before = tokens[index - 1] if index else ""
-        if token == '"':  # odd quotes open (stick to the next word), even ones close
-            out += token if quote_open or glue else " " + token
-            glue, quote_open = not quote_open, not quote_open
+        after = tokens[index + 1] if index + 1 < len(tokens) else ""
+        if token == "'" and words and is_word(before):
+            if valid_suffix(before, after) or (before.endswith("s") and after not in CONTRACTIONS):
+                words[-1][0] += "'"  # don' (its t follows); the oblonskys'
+                if valid_suffix(before, after):
+                    words[-1][0] += after
+                    skip.add(index + 1)
+                continue
+        if token == '"':
+            if not quote_open and after == '"':  # an empty quotation: nothing to show
+                skip.add(index + 1)
+                continue
+            words.append([token, quote_open])  # a closing quote sticks to what it closes
+            if quote_open and before in "!?":
+                sentence_start = False  # "You don't say so!" he cried: the speech tag goes on
+            quote_open = not quote_open
             continue
-        if token == "'" and (after in _CONTRACTIONS or before.endswith("s")):
-            out, glue = out + token, after in _CONTRACTIONS  # don't, levin's / the oblonskys' house
-            continue
-        out += token if glue or token in _NO_SPACE_BEFORE else " " + token
-        glue = token in "(["
+        text = token
+        if is_word(token):
+            if token == "i":
+                text = "I"
+            elif token in names:
+                text = "-".join(part.capitalize() for part in token.split("-"))
+            if sentence_start:
+                text = text[:1].upper() + text[1:]
+                sentence_start = False
+        elif token in SENTENCE_END:
+            sentence_start = True
+        previous = words[-1] if words else None
+        glue = token in NO_SPACE_BEFORE or token == "-"
+        glue = glue or (previous is not None and previous[0] in ("(", "[", "-"))
+        glue = glue or (previous is not None and previous[0] == '"' and not previous[1])  # an opening quote
+        words.append([text, glue])
+    out = ""
+    for text, glue in words:
+        out += text if glue or not out else " " + text
     return out
 
 
-_NO_SPACE_BEFORE = set(".,;:!?)]")
-_CONTRACTIONS = {"s", "t", "ll", "re", "ve", "d", "m"}
+def capitalised_words(text: str, vocabulary, share: float = 0.9) -> list[str]:
+    """Words of the vocabulary that the text writes capitalised, where a sentence does not start, at
+    least `share` of the time (and at least twice): the novel's names, for the detokeniser."""
+    text = normalise_newlines(text)
+    counts: dict[str, list[int]] = {}
+    for match in re.finditer(r"[A-Za-z]+", text):
+        i = match.start() - 1
+        while i >= 0 and text[i] in " \n\t\"'(":
+            i -= 1
+        if i < 0 or text[i] in ".!?:":
+            continue  # a sentence start says nothing about the word
+        word = match.group()
+        tally = counts.setdefault(word.lower(), [0, 0])
+        tally[0] += word[0].isupper()
+        tally[1] += 1
+    known = set(vocabulary)
+    names = (w for w, (upper, seen) in counts.items() if seen >= 2 and upper >= share * seen and w in known)
+    return sorted(names)
+
+
+def banned_next(tokens: list[str]) -> set[str]:
+    """Tokens that would make a glitch after these: an apostrophe suffix its stem cannot take (i're,
+    was's), a second apostrophe, or a quote that closes an empty quotation."""
+    last = tokens[-1] if tokens else ""
+    if last == "'":
+        stem = tokens[-2] if len(tokens) > 1 else ""
+        return {"'", *(s for s in (*CONTRACTIONS, "s") if not valid_suffix(stem, s))}
+    if last == '"' and tokens.count('"') % 2 == 1:
+        return {'"'}
+    return set()
+
+
+def save_names(folder, names: list[str]) -> Path:
+    path = Path(folder) / NAMES_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(sorted(names), ensure_ascii=False))
+    return path
+
+
+def load_names(folder) -> frozenset[str]:
+    """The capitalised words shipped beside a vocabulary (none for weights that predate them)."""
+    path = Path(folder) / NAMES_NAME
+    return frozenset(json.loads(path.read_text())) if path.is_file() else frozenset()
 
 
 def split_chapters(text: str) -> list[str]:

@@ -61,7 +61,18 @@ class WordLSTMPipeline(Pipeline):
         if len(pipeline.vocab) != pipeline.cfg.model.vocab_size:
             raise WeightsError(f"{data.VOCAB_NAME} has {len(pipeline.vocab)} words but the weights "
                                f"expect {pipeline.cfg.model.vocab_size}")
+        pipeline.names = data.load_names(folder)
         return pipeline
+
+    def text(self, tokens: list[str]) -> str:
+        return data.detokenize_words(tokens, self.names)
+
+    def _ban(self, logits: torch.Tensor, outputs: list[list[str]]) -> None:
+        """Never <unk>; never a token that would make a glitch (data.banned_next: i're, an empty quote)."""
+        logits[:, 0] = -torch.inf
+        for row, tokens in enumerate(outputs):
+            banned = [self.vocab.index[t] for t in data.banned_next(tokens) if t in self.vocab.index]
+            logits[row, banned] = -torch.inf
 
     def prompt_tokens(self, prompt: str) -> list[str]:
         if len(prompt or "") > MAX_PROMPT_CHARS:
@@ -79,7 +90,7 @@ class WordLSTMPipeline(Pipeline):
         The prompt is fed once; after that only the newest token goes in, with the LSTM state
         carried over. (The book re-fed the whole growing prefix *and* carried the state, which
         makes every step slower and shows the model its context twice.) Unknown prompt words
-        map to <unk>; <unk> itself is never sampled.
+        map to <unk>; <unk> itself is never sampled, nor a token that makes a glitch (i're).
         """
         check_sampling(temperature, top_k, top_p)
         if not 1 <= n <= 16 or not 1 <= length <= 2000:
@@ -91,11 +102,11 @@ class WordLSTMPipeline(Pipeline):
         outputs = [list(words) for _ in range(n)]
         for _ in range(length):
             last = logits[:, -1].float()
-            last[:, 0] = -torch.inf  # never emit <unk>
+            self._ban(last, outputs)
             next_ids = sample_next(last, temperature, top_k, top_p, generators)
             for row, token in enumerate(self.vocab.decode(next_ids.tolist())):
                 outputs[row].append(token)
-            yield [data.detokenize_words(o) for o in outputs]
+            yield [self.text(o) for o in outputs]
             logits, state = self.lstm(next_ids[:, None], state)
 
     def generate(self, prompt: str, length: int = 50, **settings) -> list[str]:

@@ -23,9 +23,12 @@ class WordLSTMTask(Task):
         held = cfg.data.val_chapters
         if len(chapters) <= held:
             raise ValueError(f"the text has {len(chapters)} chapters; need more than val_chapters={held}")
-        train_tokens = data.tokenize_words("\n".join(chapters[:-held]))
+        train_text = "\n".join(chapters[:-held])
+        train_tokens = data.tokenize_words(train_text)
         val_tokens = data.tokenize_words("\n".join(chapters[-held:]))
         self.vocab = self._vocabulary(train_tokens)
+        if not (Path(cfg.out_dir) / data.NAMES_NAME).is_file():  # ships with the vocabulary
+            data.save_names(cfg.out_dir, data.capitalised_words(train_text, self.vocab.words))
         cfg.model.vocab_size = len(self.vocab)
         self.train_ids = torch.tensor(self.vocab.encode(train_tokens))
         self.val_ids = torch.tensor(self.vocab.encode(val_tokens))
