@@ -2,14 +2,16 @@
 
 import gradio as gr
 
-from .common import check_int, pipeline, user_error, user_errors
+from genai_core.pipelines.translator import MAX_SENTENCES, split_sentences
 
-MAX_CHARS = 300  # the model saw sentences of at most 9 English words
+from .common import check_int, check_text, pipeline, user_errors
+
+MAX_CHARS = 1500  # a paragraph: it is translated sentence by sentence
 EXAMPLES = [  # the book's two sentences first
     ["Today is a beautiful day!"],
     ["I don't speak French."],
     ["The cat is sleeping on the table."],
-    ["Where is the train station?"],
+    ["Where is the train station? I am lost. Can you help me?"],
 ]
 MEAN = "mean"
 API_EXAMPLES = {"translator_translate": ("Today is a beautiful day!", 4, 3, MEAN, "greedy")}
@@ -17,11 +19,7 @@ MAIN_BUTTON = "Translate"  # what the browser test clicks on this tab (the resul
 
 
 def _text(text) -> str:
-    if not isinstance(text, str) or not text.strip():
-        raise user_error("Type an English sentence to translate.")
-    if len(text) > MAX_CHARS:
-        raise user_error(f"Keep it under {MAX_CHARS} characters: the model learned from short sentences.")
-    return text.strip()
+    return check_text(text, "English", MAX_CHARS, empty="Type an English sentence to translate.").strip()
 
 
 def _layer_head(model, layer, head):
@@ -41,20 +39,31 @@ def _checked(text, beam, layer, head, heatmap_of):
     return model, text, beam, layer, head, beam if heatmap_of == "beam search" else 1
 
 
+def _notes(greedy, beamed) -> str:
+    lines = [f"{len(greedy.sentences)} sentence{'s' * (len(greedy.sentences) > 1)}; greedy "
+             f"{greedy.tokens_per_second:.0f} tokens/s, beam search {beamed.tokens_per_second:.0f} tokens/s."]
+    lines += [f"Note: {note}." for note in greedy.notes]
+    if len(greedy.sentences) > 1:
+        lines.append("The heatmap shows the first sentence.")
+    return "\n\n".join(lines)
+
+
 @user_errors
 def translate(text, beam, layer, head, heatmap_of):
-    """Greedy and beam-search translations, and the heatmap of the chosen decoding."""
+    """Greedy and beam-search translations (sentence by sentence), the heatmap of the chosen decoding
+    of the first sentence, and notes: speed, and any limit the text reached."""
     model, text, beam, layer, head, heatmap_beam = _checked(text, beam, layer, head, heatmap_of)
-    greedy = model.translate(text, beam=1)
-    beamed = model.translate(text, beam=beam)
-    return greedy, beamed, model.heatmap(text, layer, head, beam=heatmap_beam)
+    greedy = model.translate_text(text, beam=1)
+    beamed = model.translate_text(text, beam=beam)
+    heatmap = model.heatmap(greedy.sentences[0], layer, head, beam=heatmap_beam)
+    return greedy.text, beamed.text, heatmap, _notes(greedy, beamed)
 
 
 @user_errors
 def attention(text, beam, layer, head, heatmap_of):
-    """Only the heatmap (when the layer/head/decoding choice changes)."""
+    """Only the heatmap of the first sentence (when the layer/head/decoding choice changes)."""
     model, text, _, layer, head, heatmap_beam = _checked(text, beam, layer, head, heatmap_of)
-    return model.heatmap(text, layer, head, beam=heatmap_beam)
+    return model.heatmap(split_sentences(text)[0], layer, head, beam=heatmap_beam)
 
 
 def build() -> None:
@@ -62,8 +71,9 @@ def build() -> None:
         "An encoder-decoder Transformer (book ch. 9, scaled down: 3+3 layers, 4 heads, d_model 256) "
         "trained on 70k short Tatoeba English-French pairs with a BPE vocabulary learnt from them. "
         "**Greedy** takes the likeliest token at each step; **beam search** keeps several partial "
-        "translations. The heatmap shows the decoder's cross-attention: for each French token "
-        "(row), which English tokens (columns; `·` marks a word start) it looked at."
+        "translations. Longer text is split into sentences (at most "
+        f"{MAX_SENTENCES}), each translated on its own. The heatmap shows the decoder's cross-attention: "
+        "for each French token (row), which English tokens (columns; `·` marks a word start) it looked at."
     )
     with gr.Row():
         with gr.Column(scale=1):
@@ -78,10 +88,11 @@ def build() -> None:
         with gr.Column(scale=2):
             greedy = gr.Textbox(label="French (greedy)")
             beamed = gr.Textbox(label="French (beam search)")
+            notes = gr.Markdown()
             image = gr.Image(label="Cross-attention", type="numpy")
     inputs = [text, beam, layer, head, heatmap_of]
-    button.click(translate, inputs, [greedy, beamed, image], api_name="translator_translate")
-    text.submit(translate, inputs, [greedy, beamed, image], api_name="translator_translate_submit")
+    button.click(translate, inputs, [greedy, beamed, image, notes], api_name="translator_translate")
+    text.submit(translate, inputs, [greedy, beamed, image, notes], api_name="translator_translate_submit")
     gr.on([layer.change, head.change, heatmap_of.change], attention, inputs, image,
           api_name="translator_attention")
 

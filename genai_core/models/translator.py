@@ -23,12 +23,15 @@ class MultiHeadAttention(nn.Module):
         self.q, self.k, self.v, self.o = (nn.Linear(d_model, d_model) for _ in range(4))
         self.dropout = nn.Dropout(dropout)
 
+    def split(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, d_model) -> (B, heads, T, d_head)."""
+        return x.view(x.shape[0], -1, self.heads, self.d_head).transpose(1, 2)
+
     def forward(self, query, key, value, mask):
         """mask: bool, broadcastable to (B, heads, Tq, Tk), True where attention is allowed.
         Returns (output (B, Tq, d_model), weights (B, heads, Tq, Tk))."""
         batch = query.shape[0]
-        split = lambda x: x.view(batch, -1, self.heads, self.d_head).transpose(1, 2)
-        q, k, v = split(self.q(query)), split(self.k(key)), split(self.v(value))
+        q, k, v = self.split(self.q(query)), self.split(self.k(key)), self.split(self.v(value))
         scores = q @ k.transpose(-2, -1) / math.sqrt(self.d_head)
         scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
         weights = scores.softmax(dim=-1)
@@ -135,6 +138,59 @@ class Transformer(nn.Module):
     def forward(self, src, tgt):
         return self.decode(tgt, self.encode(src), self.src_mask(src))[0]
 
+    # -------------------------------------------------------- incremental decoding (key/value cache)
+    def start_cache(self, memory: torch.Tensor) -> dict:
+        """A decoding cache for memory (B, Ts, d): each decoder layer's cross-attention keys and values
+        (computed once), and room for its self-attention keys and values, one position per step."""
+        cross = []
+        for layer in self.decoder:
+            attention = layer.cross_attn
+            cross.append((attention.split(attention.k(memory)), attention.split(attention.v(memory))))
+        return {"cross": cross, "self": [None] * len(self.decoder), "keep": None, "length": 0}
+
+    @staticmethod
+    def reorder_cache(cache: dict, rows: torch.Tensor) -> dict:
+        """The cache of the hypotheses `rows` (beam search keeps some and repeats others)."""
+        pick = lambda t: t.index_select(0, rows)  # noqa: E731
+        return {"cross": [(pick(k), pick(v)) for k, v in cache["cross"]],
+                "self": [None if kv is None else (pick(kv[0]), pick(kv[1])) for kv in cache["self"]],
+                "keep": pick(cache["keep"]), "length": cache["length"]}
+
+    def decode_next(self, tokens: torch.Tensor, cache: dict, src_mask) -> torch.Tensor:
+        """The logits (B, V) after one more target token per row (tokens (B,)), attending to every
+        earlier position through the cache (which it extends): the same numbers decode() gives for the
+        last position, without recomputing the prefix."""
+        position = cache["length"]
+        if position >= self.positions.shape[0]:
+            raise ValueError(f"the translation reached max_len {self.positions.shape[0]} tokens")
+        x = self.embed(tokens[:, None]) * math.sqrt(self.d_model) + self.positions[position]
+        keep = (tokens != self.pad_id)[:, None]
+        cache["keep"] = keep if cache["keep"] is None else torch.cat([cache["keep"], keep], 1)
+        key_mask = cache["keep"][:, None, None, :]  # padded positions are never attended, as in decode
+        for i, layer in enumerate(self.decoder):
+            attention = layer.self_attn
+            h = layer.norm1(x)
+            k, v = attention.split(attention.k(h)), attention.split(attention.v(h))
+            if cache["self"][i] is not None:
+                k, v = torch.cat([cache["self"][i][0], k], 2), torch.cat([cache["self"][i][1], v], 2)
+            cache["self"][i] = (k, v)
+            x = x + layer.drop(attention.o(_attend(attention.split(attention.q(h)), k, v, key_mask)))
+            cross = layer.cross_attn
+            q = cross.split(cross.q(layer.norm2(x)))
+            x = x + layer.drop(cross.o(_attend(q, *cache["cross"][i], src_mask)))
+            x = x + layer.drop(layer.ff(layer.norm3(x)))
+        cache["length"] = position + 1
+        return (self.decoder_norm(x) @ self.embed.weight.t() + self.out_bias)[:, -1]
+
+
+def _attend(q, k, v, mask) -> torch.Tensor:
+    """Scaled dot-product attention of q (B, heads, 1, dh) over k, v (B, heads, T, dh); mask True where
+    allowed. Returns (B, 1, heads * dh), as MultiHeadAttention does before its output projection."""
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+    out = scores.softmax(dim=-1) @ v
+    return out.transpose(1, 2).reshape(q.shape[0], -1, q.shape[1] * q.shape[-1])
+
 
 def build_translator(model_cfg) -> dict:
     if model_cfg.get("vocab_size") is None:
@@ -157,23 +213,23 @@ def build_translator(model_cfg) -> dict:
 
 @torch.no_grad()
 def greedy_decode(model: Transformer, src, bos: int, eos: int, max_new: int) -> list[list[int]]:
-    """Batched greedy decoding; each row stops at its own </s>. Returns ids without <s>/</s>.
-
-    Re-runs the decoder over the prefix each step (no key/value cache): sentences here are
-    short, and the plain loop is easy to check.
-    """
+    """Batched greedy decoding with a key/value cache; each row stops at its own </s>. Returns ids
+    without <s>/</s>."""
     memory, src_mask = model.encode(src), model.src_mask(src)
-    out = torch.full((src.shape[0], 1), bos, dtype=torch.long, device=src.device)
+    cache = model.start_cache(memory)
+    tokens = torch.full((src.shape[0],), bos, dtype=torch.long, device=src.device)
     done = torch.zeros(src.shape[0], dtype=torch.bool, device=src.device)
+    out = []
     for _ in range(max_new):
-        logits, _ = model.decode(out, memory, src_mask)
-        next_id = logits[:, -1].argmax(-1)
+        next_id = model.decode_next(tokens, cache, src_mask).argmax(-1)
         next_id = torch.where(done, torch.full_like(next_id, model.pad_id), next_id)
-        out = torch.cat([out, next_id[:, None]], dim=1)
+        out.append(next_id)
         done |= next_id == eos
+        tokens = next_id
         if done.all():
             break
-    return [_strip(row, eos, model.pad_id) for row in out[:, 1:].tolist()]
+    rows = torch.stack(out, 1).tolist() if out else [[] for _ in range(src.shape[0])]
+    return [_strip(row, eos, model.pad_id) for row in rows]
 
 
 def _strip(ids: list[int], eos: int, pad: int) -> list[int]:
@@ -185,26 +241,28 @@ def _strip(ids: list[int], eos: int, pad: int) -> list[int]:
 @torch.no_grad()
 def beam_search(model: Transformer, src, bos: int, eos: int, max_new: int, beam: int = 4,
                 length_penalty: float = 0.6) -> list[int]:
-    """Beam search for one sentence (src (1, Ts)). Finished hypotheses are ranked by
-    log-probability / ((5 + length) / 6) ** length_penalty (GNMT), so short outputs do not win
-    just for being short."""
+    """Beam search for one sentence (src (1, Ts)) with a key/value cache. Finished hypotheses are ranked
+    by log-probability / ((5 + length) / 6) ** length_penalty (GNMT), so short outputs do not win just
+    for being short."""
     memory, src_mask = model.encode(src), model.src_mask(src)
+    cache = model.start_cache(memory)
     prefixes = torch.full((1, 1), bos, dtype=torch.long, device=src.device)
     scores = torch.zeros(1, device=src.device)
     finished: list[tuple[float, list[int]]] = []
     norm = lambda length: ((5 + length) / 6) ** length_penalty
     for step in range(1, max_new + 1):
         count = prefixes.shape[0]
-        logits, _ = model.decode(prefixes, memory.expand(count, -1, -1), src_mask.expand(count, -1, -1, -1))
-        candidates = (scores[:, None] + logits[:, -1].log_softmax(-1)).flatten()
+        logits = model.decode_next(prefixes[:, -1], cache, src_mask.expand(count, -1, -1, -1))
+        candidates = (scores[:, None] + logits.log_softmax(-1)).flatten()
         top_scores, top_index = candidates.topk(min(2 * beam, candidates.numel()))
         vocab = logits.shape[-1]
-        keep_prefix, keep_score = [], []
+        keep_row, keep_prefix, keep_score = [], [], []
         for score, index in zip(top_scores.tolist(), top_index.tolist(), strict=True):
             row, token = divmod(index, vocab)
             if token == eos:
                 finished.append((score / norm(step), prefixes[row, 1:].tolist()))
             else:
+                keep_row.append(row)
                 keep_prefix.append(torch.cat([prefixes[row], prefixes.new_tensor([token])]))
                 keep_score.append(score)
             if len(keep_prefix) == beam:
@@ -216,6 +274,7 @@ def beam_search(model: Transformer, src, bos: int, eos: int, max_new: int, beam:
         if not keep_prefix:
             break
         prefixes, scores = torch.stack(keep_prefix), torch.tensor(keep_score, device=src.device)
+        cache = Transformer.reorder_cache(cache, torch.tensor(keep_row, device=src.device))
     if not finished:  # ran out of length: take the best open hypothesis
         finished = [(float(s) / norm(max_new), p[1:].tolist()) for s, p in zip(scores, prefixes, strict=True)]
     return max(finished, key=lambda f: f[0])[1]

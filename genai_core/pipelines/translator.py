@@ -1,6 +1,10 @@
 """English -> French with the Transformer: greedy and beam-search translation and cross-attention
 heatmaps. The tokenizer is loaded from the weights folder, next to the weights."""
 
+import re
+import time
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
@@ -9,6 +13,34 @@ from ..data import text as data
 from ..models.translator import beam_search, build_translator, greedy_decode
 from ..plots import attention_figure
 from .base import Pipeline
+
+MAX_SENTENCES = 12  # a paragraph; each sentence is a separate decode
+TRAINED_WORDS = 9  # no training sentence was longer (Tatoeba pairs of at most 9 English words)
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+
+
+@dataclass
+class Translation:
+    text: str
+    sentences: list[str]  # the English sentences, as split
+    notes: list[str]  # limits reached, for the reader
+    tokens: int  # French tokens decoded
+    seconds: float
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens / max(self.seconds, 1e-9)
+
+
+def _which(numbers: list[int]) -> str:
+    if len(numbers) == 1:
+        return f"sentence {numbers[0]} is"
+    return f"sentences {', '.join(map(str, numbers[:-1]))} and {numbers[-1]} are"
+
+
+def split_sentences(text: str) -> list[str]:
+    """English text -> its sentences (a sentence ends at . ! or ? before a capital or a digit)."""
+    return [s.strip() for s in SENTENCE_END.split(" ".join((text or "").split())) if s.strip()]
 
 
 def token_label(token: str) -> str:
@@ -55,10 +87,40 @@ class TranslatorPipeline(Pipeline):
         return beam_search(self.transformer, src, 2, 3, self.max_len - 2, beam=beam)
 
     def translate(self, text: str, beam: int = 1) -> str:
-        """beam=1 is greedy decoding; beam>1 is beam search with that many hypotheses."""
+        """One sentence. beam=1 is greedy decoding; beam>1 is beam search with that many hypotheses."""
         if not 1 <= beam <= 16:
             raise ValueError(f"beam size must be 1-16, got {beam}")
         return self.tokenizer.decode(self.translate_ids(text, beam))
+
+    def translate_text(self, text: str, beam: int = 1) -> Translation:
+        """Any English text: split into sentences, each translated on its own (the model learnt from
+        single short sentences), joined again; notes say where a limit was reached."""
+        sentences = split_sentences(text)
+        if not sentences:
+            raise ValueError("type an English sentence to translate")
+        notes = []
+        if len(sentences) > MAX_SENTENCES:
+            notes.append(f"only the first {MAX_SENTENCES} of {len(sentences)} sentences are translated")
+            sentences = sentences[:MAX_SENTENCES]
+        lengths = [len(e.ids) for e in self.tokenizer.encode_batch(sentences)]
+        cut = [i + 1 for i, n in enumerate(lengths) if n > self.max_len - 1]
+        if cut:
+            notes.append(f"{_which(cut)} longer than the {self.max_len - 1} tokens the model reads: the end "
+                         "is left out")
+        words = [len(s.split()) for s in sentences]
+        long = [i + 1 for i, n in enumerate(words) if n > TRAINED_WORDS and i + 1 not in cut]
+        if long:
+            notes.append(f"{_which(long)} longer than the {TRAINED_WORDS} words of any training sentence: "
+                         "expect a rougher translation")
+        start = time.perf_counter()
+        if beam <= 1:
+            ids = greedy_decode(self.transformer, self.encode(sentences), 2, 3, self.max_len - 2)
+        else:
+            ids = [beam_search(self.transformer, self.encode([s]), 2, 3, self.max_len - 2, beam=beam)
+                   for s in sentences]
+        seconds = time.perf_counter() - start
+        tokens = sum(len(row) + 1 for row in ids)  # the tokens decoded, each sentence's </s> included
+        return Translation(" ".join(self.tokenizer.decode_batch(ids)), sentences, notes, tokens, seconds)
 
     @torch.no_grad()
     def attention(self, text: str, layer: int, head: int | None, beam: int = 1):
