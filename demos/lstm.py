@@ -1,5 +1,7 @@
 """Tab: word-level LSTM trained on Anna Karenina; streamed sampling with temperature, top-K, top-p."""
 
+import time
+
 import gradio as gr
 
 from genai_core.pipelines.lstm import MAX_PROMPT_CHARS
@@ -38,13 +40,20 @@ def _first_checks(settings):
     return lstm
 
 
+def speed(tokens: int, seconds: float, samples: int = 1) -> str:
+    per = f" ({samples} samples at once)" if samples > 1 else ""
+    return f"{tokens} tokens in {seconds:.2f} s: **{tokens / max(seconds, 1e-9):.0f} tokens/s**{per}"
+
+
 def generate(prompt, length, temperature, top_k, top_p, samples, seed):
-    """Stream the samples as they grow (a generator: Gradio shows each partial text)."""
+    """Stream the samples as they grow (a generator: Gradio shows each partial text), with the speed."""
     settings = _settings(prompt, length, temperature, top_k, top_p, seed)
     n = check_int(samples, "Number of samples", 1, MAX_SAMPLES)
     lstm = _first_checks(settings)
+    start, made = time.perf_counter(), 0
     for texts in lstm.stream(n=n, **settings):
-        yield format_samples(texts)
+        made += n
+        yield format_samples(texts), speed(made, time.perf_counter() - start, n)
 
 
 def compare(prompt, length, low, high, top_k, top_p, seed):
@@ -78,8 +87,10 @@ def build() -> None:
             samples = gr.Slider(1, MAX_SAMPLES, value=1, step=1, label="Number of samples")
             seed = seed_box()
             button = gr.Button(MAIN_BUTTON, variant="primary")
-        output = gr.Textbox(label="Generated text (streams as it is written)", lines=16, scale=2)
-    button.click(generate, [prompt, length, temperature, top_k, top_p, samples, seed], output,
+        with gr.Column(scale=2):
+            output = gr.Textbox(label="Generated text (streams as it is written)", lines=14)
+            rate = gr.Markdown()
+    button.click(generate, [prompt, length, temperature, top_k, top_p, samples, seed], [output, rate],
                  api_name="lstm_anna_generate")
 
     gr.Markdown("### Low vs high temperature\nSame prompt, seed, top-K and top-p; only the temperature "
