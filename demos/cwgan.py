@@ -12,7 +12,13 @@ from genai_core.images import resize_square
 
 from .common import check_int, check_seed, pipeline, seed_box, user_error, user_errors
 
-DISPLAY = 128  # the model draws 32x32 faces; they are enlarged (bicubic) for the page
+DISPLAY = 128  # the models draw 64x64 (photos) or 32x32 (procedural) faces, enlarged for the page
+# model choice -> (generator, the referee that reads its faces)
+MODELS = {
+    "Real photos (LFW, CelebA-HQ)": ("cwgan_real_faces", "real_face_referee"),
+    "Procedural faces (the project's drawings)": ("cwgan_glasses", "face_referee"),
+}
+FIRST = next(iter(MODELS))
 
 
 def check_unit(value, name: str) -> float:
@@ -26,9 +32,16 @@ def check_unit(value, name: str) -> float:
     return number
 
 
-def _gallery(images: torch.Tensor, prefixes=None) -> list[tuple[np.ndarray, str]]:
+def _models(choice):
+    if choice not in MODELS:
+        raise user_error(f"Model must be one of: {'; '.join(MODELS)}")
+    gan, referee = MODELS[choice]
+    return pipeline(gan), pipeline(referee)
+
+
+def _gallery(referee, images: torch.Tensor, prefixes=None) -> list[tuple[np.ndarray, str]]:
     """Images in [-1, 1] -> [(enlarged HxWx3 uint8, caption with the referee's verdict)]."""
-    captions = pipeline("face_referee").captions(images)
+    captions = referee.captions(images)
     big = ((resize_square(images, DISPLAY) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
     prefixes = prefixes or [""] * len(images)
     return [
@@ -38,57 +51,60 @@ def _gallery(images: torch.Tensor, prefixes=None) -> list[tuple[np.ndarray, str]
 
 
 @user_errors
-def face(seed, glasses, male):
+def face(choice, seed, glasses, male):
     """The face of `seed` at the chosen labels, then the same face with the glasses label 0 -> 1."""
+    gan, referee = _models(choice)
     seed, glasses, male = (
         check_seed(seed),
         check_unit(glasses, "Glasses label"),
         check_unit(male, "Male label"),
     )
-    gan = pipeline("cwgan_glasses")
     chosen = gan.face(seed, glasses, male)
     sweep, w = gan.label_sweep(seed, male, 6)
     prefixes = [f"glasses={glasses:.2f}: "] + [f"glasses={g:.1f}: " for g in w]
-    return _gallery(torch.cat([chosen, sweep]), prefixes)
+    return _gallery(referee, torch.cat([chosen, sweep]), prefixes)
 
 
 @user_errors
-def interpolate(seed_a, seed_b, male_a, male_b, glasses, frames):
+def interpolate(choice, seed_a, seed_b, male_a, male_b, glasses, frames):
     """Slerp from seed A's face to seed B's, the male label moving from A's value to B's."""
+    gan, referee = _models(choice)
     seed_a, seed_b = check_seed(seed_a, "Seed A"), check_seed(seed_b, "Seed B")
     male_a, male_b = check_unit(male_a, "Male label A"), check_unit(male_b, "Male label B")
     glasses, frames = check_unit(glasses, "Glasses label"), check_int(frames, "Frames", 2, 16)
-    images, t = pipeline("cwgan_glasses").interpolate(seed_a, seed_b, male_a, male_b, glasses, frames)
-    return _gallery(images, [f"t={s:.2f}: " for s in t])
+    images, t = gan.interpolate(seed_a, seed_b, male_a, male_b, glasses, frames)
+    return _gallery(referee, images, [f"t={s:.2f}: " for s in t])
 
 
 @user_errors
-def grid(seed_a, seed_b, male_a, male_b):
+def grid(choice, seed_a, seed_b, male_a, male_b):
     """6x6: rows walk from A to B in latent space, columns move the glasses label from 0 to 1."""
+    gan, referee = _models(choice)
     seed_a, seed_b = check_seed(seed_a, "Seed A"), check_seed(seed_b, "Seed B")
     male_a, male_b = check_unit(male_a, "Male label A"), check_unit(male_b, "Male label B")
-    images = pipeline("cwgan_glasses").cross_grid(seed_a, seed_b, male_a, male_b, 6)
+    images = gan.cross_grid(seed_a, seed_b, male_a, male_b, 6)
     prefixes = [f"row {r}, glasses={c / 5:.1f}: " for r in range(6) for c in range(6)]
-    return _gallery(images, prefixes)
+    return _gallery(referee, images, prefixes)
 
 
 @user_errors
-def arithmetic(preset, seed):
+def arithmetic(choice, preset, seed):
     """mean(a) - mean(b) + mean(c) over referee-selected groups of 512 generated faces."""
+    gan, referee = _models(choice)
     if preset not in PRESETS:
         raise user_error(f"Preset must be one of: {'; '.join(PRESETS)}")
     seed = check_seed(seed)
-    images, intended = pipeline("cwgan_glasses").arithmetic(pipeline("face_referee"), preset, seed)
+    images, intended = gan.arithmetic(referee, preset, seed)
     a, b, c, _ = PRESETS[preset]
     prefixes = [f"mean of '{a}': ", f"mean of '{b}': ", f"mean of '{c}': ", f"result (want {intended}): "]
-    return _gallery(images, prefixes)
+    return _gallery(referee, images, prefixes)
 
 
 API_EXAMPLES = {
-    "cwgan_glasses_face": (0, 1.0, 1.0),
-    "cwgan_glasses_interpolate": (0, 1, 1.0, 0.0, 0.0, 6),
-    "cwgan_glasses_grid": (0, 1, 1.0, 0.0),
-    "cwgan_glasses_arithmetic": (next(iter(PRESETS)), 0),
+    "cwgan_glasses_face": (FIRST, 0, 1.0, 1.0),
+    "cwgan_glasses_interpolate": (FIRST, 0, 1, 1.0, 0.0, 0.0, 6),
+    "cwgan_glasses_grid": (FIRST, 0, 1, 1.0, 0.0),
+    "cwgan_glasses_arithmetic": (FIRST, next(iter(PRESETS)), 0),
 }
 MAIN_BUTTON = "Generate"
 
@@ -99,11 +115,13 @@ def _gallery_box(label: str, columns: int) -> gr.Gallery:
 
 def build() -> None:
     gr.Markdown(
-        "A conditional WGAN-GP (book ch. 5, plus an auxiliary label classifier: AC-WGAN-GP) trained on the "
-        "project's procedural faces at 32x32 (shown enlarged). The generator gets the labels *glasses* "
-        "and *male* next to the noise vector. Under "
-        "every face: the verdict of the separate **face referee** classifier, with its confidence."
+        "A conditional WGAN-GP (book ch. 5, plus an auxiliary label classifier: AC-WGAN-GP). The generator "
+        "gets the labels *glasses* and *male* next to the noise vector. The default model learnt from real "
+        "photos (LFW and CelebA-HQ, 64x64); the second from the project's drawn faces (32x32). Under every "
+        "face: the verdict of a separate **face referee** classifier, with its confidence (see "
+        "weights/cwgan_real_faces/card.md)."
     )
+    choice = gr.Radio(list(MODELS), value=FIRST, label="Model")
     with gr.Row():
         with gr.Column(scale=1):
             seed = seed_box()
@@ -111,7 +129,7 @@ def build() -> None:
             male = gr.Slider(0, 1, value=1, step=0.05, label="Male label (0 = woman, 1 = man)")
             button = gr.Button(MAIN_BUTTON, variant="primary")
         faces = _gallery_box("This face, then the glasses label from 0 to 1", 7)
-    button.click(face, [seed, glasses, male], faces, api_name="cwgan_glasses_face")
+    button.click(face, [choice, seed, glasses, male], faces, api_name="cwgan_glasses_face")
 
     gr.Markdown("### Latent interpolation and the label x latent grid\nSeed A's face turns into seed B's "
                 "(spherical interpolation of the noise, linear in the male label).")
@@ -127,9 +145,10 @@ def build() -> None:
         with gr.Column(scale=2):
             walk_gallery = _gallery_box("Latent interpolation", 8)
             grid_gallery = _gallery_box("Grid", 6)
-    walk_button.click(interpolate, [seed_a, seed_b, male_a, male_b, walk_glasses, frames], walk_gallery,
-                      api_name="cwgan_glasses_interpolate")
-    grid_button.click(grid, [seed_a, seed_b, male_a, male_b], grid_gallery, api_name="cwgan_glasses_grid")
+    walk_inputs = [choice, seed_a, seed_b, male_a, male_b, walk_glasses, frames]
+    walk_button.click(interpolate, walk_inputs, walk_gallery, api_name="cwgan_glasses_interpolate")
+    grid_inputs = [choice, seed_a, seed_b, male_a, male_b]
+    grid_button.click(grid, grid_inputs, grid_gallery, api_name="cwgan_glasses_grid")
 
     gr.Markdown(
         "### Attribute-vector arithmetic\n512 faces are drawn from random inputs [z, labels]; the referee "
@@ -141,7 +160,8 @@ def build() -> None:
             arith_seed = seed_box(0, "Draw seed")
             arith_button = gr.Button("Compute")
         arith_gallery = _gallery_box("a, b, c and a - b + c", 4)
-    arith_button.click(arithmetic, [preset, arith_seed], arith_gallery, api_name="cwgan_glasses_arithmetic")
+    arith_button.click(arithmetic, [choice, preset, arith_seed], arith_gallery,
+                       api_name="cwgan_glasses_arithmetic")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from gradio_client import handle_file
 
 from genai_core.data.faces import PRESETS
 from genai_core.data.photos import load_photo
+from genai_core.data.real_faces import PRESETS as REAL_PRESETS
 from genai_core.images import image_grid, resize_square, save_animation
 from genai_core.metrics.image import psnr
 
@@ -25,7 +26,11 @@ from .common import (
     user_errors,
 )
 
-MODELS = {"Procedural faces (labelled)": "vae_faces", "Real photos (CelebA-HQ)": "vae_real_faces"}
+# model choice -> (VAE, the referee that reads its faces)
+MODELS = {
+    "Real photos (LFW, CelebA-HQ)": ("vae_real_faces", "real_face_referee"),
+    "Procedural faces (the project's drawings)": ("vae_faces", "face_referee"),
+}
 DISPLAY = 128  # the VAE works at 64x64; faces are shown enlarged
 MAIN_BUTTON = "Generate"
 MAX_FACES, MAX_FRAMES = 32, 48
@@ -35,7 +40,11 @@ EXAMPLES = sorted((Path(__file__).parent / "examples").glob("*.png"))
 def _model(choice: str):
     if choice not in MODELS:
         raise user_error(f"Model must be one of: {', '.join(MODELS)}")
-    return pipeline(MODELS[choice])
+    return pipeline(MODELS[choice][0])
+
+
+def _referee(choice: str):
+    return pipeline(MODELS[choice][1])
 
 
 def _grid(images: torch.Tensor, nrow: int) -> np.ndarray:
@@ -90,11 +99,11 @@ def interpolate(choice, photo_a, seed_a, photo_b, seed_b, frames, fps):
 def arithmetic(choice, preset, seed):
     """mean(mu | a) - mean(mu | b) + mean(mu | c) over 512 labelled faces, decoded; the referee reads it."""
     vae = _model(choice)
-    if preset not in PRESETS:
-        raise user_error(f"Preset must be one of: {'; '.join(PRESETS)}")
+    if preset not in vae.presets:
+        raise user_error(f"Preset must be one of: {'; '.join(vae.presets)}")
     images, intended = vae.arithmetic(preset, check_seed(seed))
-    captions = pipeline("face_referee").captions(images)
-    a, b, c, _ = PRESETS[preset]
+    captions = _referee(choice).captions(images)
+    a, b, c, _ = vae.presets[preset]
     names = [f"mean of '{a}'", f"mean of '{b}'", f"mean of '{c}'", f"result (want: {intended})"]
     big = resize_square(images, DISPLAY)
     return [
@@ -108,15 +117,16 @@ API_EXAMPLES = {
     "vae_generate": (FIRST, 8, 0, 1.0),
     "vae_reconstruct": (FIRST, handle_file(str(EXAMPLES[0]))),
     "vae_interpolate": (FIRST, None, 0, None, 1, 8, 8),
-    "vae_arithmetic": (FIRST, next(iter(PRESETS)), 0),
+    "vae_arithmetic": (FIRST, next(iter(REAL_PRESETS)), 0),
 }
 
 
 def build() -> None:
     gr.Markdown(
-        "A variational autoencoder (book ch. 7) at 64x64 (shown enlarged), in two versions: one trained on "
-        "the project's labelled procedural faces, one on 1,030 real photos (with augmentation: that is very "
-        "little data, so expect blurry faces). Every face is a 128-number code; the decoder draws it."
+        "A variational autoencoder (book ch. 7) at 64x64 (shown enlarged). The default model learnt from "
+        "labelled real photos (LFW, CelebA-HQ; see weights/vae_real_faces/card.md), the second from the "
+        "project's drawn faces. Every face is a 128-number code; the decoder draws it, so faces come out "
+        "smoothed, as a VAE's do."
     )
     choice = gr.Radio(list(MODELS), value=FIRST, label="Model")
     with gr.Row():
@@ -162,12 +172,19 @@ def build() -> None:
                 "sum is decoded and the face referee reads it. Needs the labelled-faces model.")
     with gr.Row():
         with gr.Column(scale=1):
-            preset = gr.Dropdown(list(PRESETS), value=next(iter(PRESETS)), label="Preset")
+            preset = gr.Dropdown(list(REAL_PRESETS), value=next(iter(REAL_PRESETS)), label="Preset")
             arith_seed = seed_box(0, "Draw seed")
             arith_button = gr.Button("Compute")
         gallery = gr.Gallery(label="a, b, c and a - b + c", columns=4, object_fit="contain", height="auto",
                              format="png", scale=2)
     arith_button.click(arithmetic, [choice, preset, arith_seed], gallery, api_name="vae_arithmetic")
+    choice.change(_presets_of, choice, preset)
+
+
+def _presets_of(choice):
+    """The preset list follows the model: real photos carry other labels than the drawings."""
+    presets = REAL_PRESETS if MODELS.get(choice, ("",))[0] == "vae_real_faces" else PRESETS
+    return gr.update(choices=list(presets), value=next(iter(presets)))
 
 
 if __name__ == "__main__":

@@ -122,14 +122,16 @@ def test_tiny_cwgan_logs_floats_evaluates_and_exports(tiny_runs):
 
 # ---------------------------------------------------------------- the tab, on the shipped weights
 
+PROCEDURAL = "Procedural faces (the project's drawings)"
+
 
 def test_tab_handlers_return_captioned_galleries():
-    faces = cwgan.face(0, 1.0, 1.0)
+    faces = cwgan.face(PROCEDURAL, 0, 1.0, 1.0)
     assert len(faces) == 7 and faces[0][0].shape == (cwgan.DISPLAY, cwgan.DISPLAY, 3)
     assert "glasses" in faces[0][1] and ("man" in faces[0][1] or "woman" in faces[0][1])
-    assert len(cwgan.interpolate(0, 1, 1.0, 0.0, 0.0, 5)) == 5
-    assert len(cwgan.grid(0, 1, 1.0, 0.0)) == 36
-    result = cwgan.arithmetic(next(iter(PRESETS)), 0)
+    assert len(cwgan.interpolate(PROCEDURAL, 0, 1, 1.0, 0.0, 0.0, 5)) == 5
+    assert len(cwgan.grid(PROCEDURAL, 0, 1, 1.0, 0.0)) == 36
+    result = cwgan.arithmetic(PROCEDURAL, next(iter(PRESETS)), 0)
     assert len(result) == 4 and "result" in result[-1][1]
     assert set(cwgan.API_EXAMPLES) == {"cwgan_glasses_face", "cwgan_glasses_interpolate",
                                        "cwgan_glasses_grid", "cwgan_glasses_arithmetic"}
@@ -138,13 +140,13 @@ def test_tab_handlers_return_captioned_galleries():
 @pytest.mark.parametrize(
     "call",
     [
-        lambda: cwgan.face(-1, 1.0, 1.0),
-        lambda: cwgan.face(0, 1.5, 1.0),
-        lambda: cwgan.face(0, "lots", 1.0),
-        lambda: cwgan.face(0, float("nan"), 1.0),
-        lambda: cwgan.interpolate(0, 1, 1.0, 0.0, 0.0, 100),
-        lambda: cwgan.grid(0, None, 1.0, 0.0),
-        lambda: cwgan.arithmetic("man + dog", 0),
+        lambda: cwgan.face(PROCEDURAL, -1, 1.0, 1.0),
+        lambda: cwgan.face(PROCEDURAL, 0, 1.5, 1.0),
+        lambda: cwgan.face(PROCEDURAL, 0, "lots", 1.0),
+        lambda: cwgan.face(PROCEDURAL, 0, float("nan"), 1.0),
+        lambda: cwgan.interpolate(PROCEDURAL, 0, 1, 1.0, 0.0, 0.0, 100),
+        lambda: cwgan.grid(PROCEDURAL, 0, None, 1.0, 0.0),
+        lambda: cwgan.arithmetic(PROCEDURAL, "man + dog", 0),
     ],
 )
 def test_bad_values_become_a_message(call):
