@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from genai_core.data.faces import PRESETS
-from genai_core.images import resize_square
+from genai_core.images import labelled_grid
 
 from .common import check_int, check_seed, pipeline, seed_box, user_error, user_errors
 
@@ -39,15 +39,12 @@ def _models(choice):
     return pipeline(gan), pipeline(referee)
 
 
-def _gallery(referee, images: torch.Tensor, prefixes=None) -> list[tuple[np.ndarray, str]]:
-    """Images in [-1, 1] -> [(enlarged HxWx3 uint8, caption with the referee's verdict)]."""
-    captions = referee.captions(images)
-    big = ((resize_square(images, DISPLAY) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
-    prefixes = prefixes or [""] * len(images)
-    return [
-        (img.permute(1, 2, 0).numpy(), f"{prefix}{caption}")
-        for img, prefix, caption in zip(big, prefixes, captions, strict=True)
-    ]
+def _labelled(referee, images: torch.Tensor, heads: list[str], nrow: int, cell: int = DISPLAY) -> np.ndarray:
+    """Images in [-1, 1] -> one picture: each face enlarged, its heading (what was asked) and the
+    referee's verdict (what it reads) printed below it."""
+    verdicts = referee.captions(images)
+    captions = [f"{head}\n{verdict}" for head, verdict in zip(heads, verdicts, strict=True)]
+    return labelled_grid(images, captions, nrow=nrow, cell=cell, font_size=12)
 
 
 @user_errors
@@ -61,8 +58,8 @@ def face(choice, seed, glasses, male):
     )
     chosen = gan.face(seed, glasses, male)
     sweep, w = gan.label_sweep(seed, male, 6)
-    prefixes = [f"glasses={glasses:.2f}: "] + [f"glasses={g:.1f}: " for g in w]
-    return _gallery(referee, torch.cat([chosen, sweep]), prefixes)
+    heads = [f"asked: glasses {glasses:.2f}"] + [f"glasses label {g:.1f}" for g in w]
+    return _labelled(referee, torch.cat([chosen, sweep]), heads, nrow=7, cell=112)
 
 
 @user_errors
@@ -73,7 +70,7 @@ def interpolate(choice, seed_a, seed_b, male_a, male_b, glasses, frames):
     male_a, male_b = check_unit(male_a, "Male label A"), check_unit(male_b, "Male label B")
     glasses, frames = check_unit(glasses, "Glasses label"), check_int(frames, "Frames", 2, 16)
     images, t = gan.interpolate(seed_a, seed_b, male_a, male_b, glasses, frames)
-    return _gallery(referee, images, [f"t={s:.2f}: " for s in t])
+    return _labelled(referee, images, [f"t = {s:.2f}" for s in t], nrow=8, cell=96)
 
 
 @user_errors
@@ -83,8 +80,8 @@ def grid(choice, seed_a, seed_b, male_a, male_b):
     seed_a, seed_b = check_seed(seed_a, "Seed A"), check_seed(seed_b, "Seed B")
     male_a, male_b = check_unit(male_a, "Male label A"), check_unit(male_b, "Male label B")
     images = gan.cross_grid(seed_a, seed_b, male_a, male_b, 6)
-    prefixes = [f"row {r}, glasses={c / 5:.1f}: " for r in range(6) for c in range(6)]
-    return _gallery(referee, images, prefixes)
+    heads = [f"row {r + 1}, glasses {c / 5:.1f}" for r in range(6) for c in range(6)]
+    return _labelled(referee, images, heads, nrow=6, cell=112)
 
 
 @user_errors
@@ -96,8 +93,8 @@ def arithmetic(choice, preset, seed):
     seed = check_seed(seed)
     images, intended = gan.arithmetic(referee, preset, seed)
     a, b, c, _ = PRESETS[preset]
-    prefixes = [f"mean of '{a}': ", f"mean of '{b}': ", f"mean of '{c}': ", f"result (want {intended}): "]
-    return _gallery(referee, images, prefixes)
+    heads = [f"a: {a}", f"- b: {b}", f"+ c: {c}", f"= result (want {intended})"]
+    return _labelled(referee, images, heads, nrow=4, cell=160)
 
 
 API_EXAMPLES = {
@@ -109,8 +106,8 @@ API_EXAMPLES = {
 MAIN_BUTTON = "Generate"
 
 
-def _gallery_box(label: str, columns: int) -> gr.Gallery:
-    return gr.Gallery(label=label, columns=columns, object_fit="contain", height="auto", format="png")
+def _picture(label: str) -> gr.Image:
+    return gr.Image(label=label, type="numpy", format="png", show_label=True)
 
 
 def build() -> None:
@@ -128,7 +125,7 @@ def build() -> None:
             glasses = gr.Slider(0, 1, value=1, step=0.05, label="Glasses label (0 = none, 1 = glasses)")
             male = gr.Slider(0, 1, value=1, step=0.05, label="Male label (0 = woman, 1 = man)")
             button = gr.Button(MAIN_BUTTON, variant="primary")
-        faces = _gallery_box("This face, then the glasses label from 0 to 1", 7)
+        faces = _picture("This face, then the glasses label from 0 to 1")
     button.click(face, [choice, seed, glasses, male], faces, api_name="cwgan_glasses_face")
 
     gr.Markdown("### Latent interpolation and the label x latent grid\nSeed A's face turns into seed B's "
@@ -143,8 +140,8 @@ def build() -> None:
             walk_button = gr.Button("Interpolate")
             grid_button = gr.Button("6x6 grid (rows: A -> B, columns: glasses 0 -> 1)")
         with gr.Column(scale=2):
-            walk_gallery = _gallery_box("Latent interpolation", 8)
-            grid_gallery = _gallery_box("Grid", 6)
+            walk_gallery = _picture("Latent interpolation")
+            grid_gallery = _picture("Grid")
     walk_inputs = [choice, seed_a, seed_b, male_a, male_b, walk_glasses, frames]
     walk_button.click(interpolate, walk_inputs, walk_gallery, api_name="cwgan_glasses_interpolate")
     grid_inputs = [choice, seed_a, seed_b, male_a, male_b]
@@ -159,7 +156,7 @@ def build() -> None:
             preset = gr.Dropdown(list(PRESETS), value=next(iter(PRESETS)), label="Preset")
             arith_seed = seed_box(0, "Draw seed")
             arith_button = gr.Button("Compute")
-        arith_gallery = _gallery_box("a, b, c and a - b + c", 4)
+        arith_gallery = _picture("a, b, c and a - b + c")
     arith_button.click(arithmetic, [choice, preset, arith_seed], arith_gallery,
                        api_name="cwgan_glasses_arithmetic")
 

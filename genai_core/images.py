@@ -63,3 +63,51 @@ def save_animation(frames: list[np.ndarray], path, fps: int = 10) -> Path:
 def _pad_even(frame: np.ndarray) -> np.ndarray:
     h, w = frame.shape[:2]
     return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+
+
+def labelled_grid(images: torch.Tensor, captions: list[str], nrow: int | None = None, cell: int = 128,
+                  font_size: int = 13, padding: int = 6, smooth: bool = True) -> np.ndarray:
+    """(N, C, H, W) in [-1, 1] and one caption per image -> HxWx3 uint8: each image resized to
+    cell x cell (smooth: area / bicubic, else nearest so that digits' pixels stay crisp), its caption
+    printed below it (lines split at " · " and newlines), on white. Captions stay readable at any page
+    width, unlike labels laid over the images."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    n = len(images)
+    nrow = nrow or math.ceil(math.sqrt(n))
+    ncol = math.ceil(n / nrow)
+    font = ImageFont.load_default(size=font_size)
+    lines = [_wrap(c.replace(" · ", "\n").split("\n"), font, cell) for c in captions]
+    caption_h = (font_size + 3) * max((len(x) for x in lines), default=0) + 4
+    pixels = images.detach().float().cpu().clamp(-1, 1)
+    if pixels.shape[1] == 1:
+        pixels = pixels.expand(-1, 3, -1, -1)
+    big = resize_square(pixels, cell) if smooth else F.interpolate(pixels, size=(cell, cell), mode="nearest")
+    big = to_uint8(big).permute(0, 2, 3, 1).numpy()
+    width, height = nrow * (cell + padding) + padding, ncol * (cell + caption_h + padding) + padding
+    canvas = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(canvas)
+    for i in range(n):
+        row, col = divmod(i, nrow)
+        left, top = padding + col * (cell + padding), padding + row * (cell + caption_h + padding)
+        canvas.paste(Image.fromarray(big[i]), (left, top))
+        for j, line in enumerate(lines[i]):
+            draw.text((left + cell / 2, top + cell + 2 + j * (font_size + 3)), line, fill=(20, 20, 20),
+                      font=font, anchor="ma")
+    return np.asarray(canvas)
+
+
+def _wrap(lines: list[str], font, width: int) -> list[str]:
+    """Lines broken at spaces so that each fits `width` pixels in `font`."""
+    out = []
+    for line in lines:
+        current = ""
+        for word in line.split(" "):
+            trial = f"{current} {word}" if current else word
+            if current and font.getlength(trial) > width:
+                out.append(current)
+                current = word
+            else:
+                current = trial
+        out.append(current)
+    return out

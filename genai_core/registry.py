@@ -110,6 +110,12 @@ REGISTRY: dict[str, ModelSpec] = {
               data_source="npz", data_file="mnist.npz"),
         _spec("mnist_gan", "MNIST GAN", "mnist_gan", "mnist_gan:MnistGANTask", "mnist_gan:MnistGANPipeline",
               demo="demos.mnist_gan:build", data_source="npz", data_file="mnist.npz"),
+        _spec("fashion_mnist_classifier", "Fashion-MNIST referee classifier", "mnist_classifier",
+              "mnist_classifier:MnistClassifierTask", "mnist_classifier:MnistClassifierPipeline",
+              data_source="npz", data_file="fashion_mnist.npz"),
+        # shown in the mnist_gan tab as its second dataset
+        _spec("fashion_mnist_gan", "Fashion-MNIST GAN", "mnist_gan", "mnist_gan:MnistGANTask",
+              "mnist_gan:MnistGANPipeline", data_source="npz", data_file="fashion_mnist.npz"),
         _spec("mnist_autoencoder", "Digit autoencoder", "mnist_autoencoder",
               "mnist_autoencoder:MnistAutoencoderTask", "mnist_autoencoder:MnistAutoencoderPipeline",
               demo="demos.mnist_autoencoder:build", data_source="npz", data_file="mnist.npz"),

@@ -125,14 +125,23 @@ def test_tiny_cwgan_logs_floats_evaluates_and_exports(tiny_runs):
 PROCEDURAL = "Procedural faces (the project's drawings)"
 
 
-def test_tab_handlers_return_captioned_galleries():
+def test_tab_handlers_return_captioned_pictures(monkeypatch):
+    from genai_core import images
+
+    captions = []
+    real = images.labelled_grid
+    def recording(pictures, texts, **settings):
+        captions.append(texts)
+        return real(pictures, texts, **settings)
+
+    monkeypatch.setattr(cwgan, "labelled_grid", recording)
     faces = cwgan.face(PROCEDURAL, 0, 1.0, 1.0)
-    assert len(faces) == 7 and faces[0][0].shape == (cwgan.DISPLAY, cwgan.DISPLAY, 3)
-    assert "glasses" in faces[0][1] and ("man" in faces[0][1] or "woman" in faces[0][1])
-    assert len(cwgan.interpolate(PROCEDURAL, 0, 1, 1.0, 0.0, 0.0, 5)) == 5
-    assert len(cwgan.grid(PROCEDURAL, 0, 1, 1.0, 0.0)) == 36
-    result = cwgan.arithmetic(PROCEDURAL, next(iter(PRESETS)), 0)
-    assert len(result) == 4 and "result" in result[-1][1]
+    assert faces.ndim == 3 and faces.shape[1] >= 7 * 112 and len(captions[-1]) == 7
+    assert "glasses" in captions[-1][0] and ("man" in captions[-1][0] or "woman" in captions[-1][0])
+    assert cwgan.interpolate(PROCEDURAL, 0, 1, 1.0, 0.0, 0.0, 5).ndim == 3 and len(captions[-1]) == 5
+    assert cwgan.grid(PROCEDURAL, 0, 1, 1.0, 0.0).ndim == 3 and len(captions[-1]) == 36
+    assert cwgan.arithmetic(PROCEDURAL, next(iter(PRESETS)), 0).ndim == 3
+    assert len(captions[-1]) == 4 and "result" in captions[-1][-1]
     assert set(cwgan.API_EXAMPLES) == {"cwgan_glasses_face", "cwgan_glasses_interpolate",
                                        "cwgan_glasses_grid", "cwgan_glasses_arithmetic"}
 

@@ -39,21 +39,31 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    def __init__(self, ndf: int = 32, channels: int = 3):
+    """norm "batch" is the book's; "spectral" (Miyato et al. 2018) divides every weight by its largest
+    singular value instead, which bounds how fast D can change: the usual remedy for a GAN that
+    oscillates or collapses on a small dataset."""
+
+    def __init__(self, ndf: int = 32, channels: int = 3, norm: str = "batch"):
         super().__init__()
+        if norm not in ("batch", "spectral"):
+            raise ValueError(f"model.d_norm must be batch or spectral, got {norm!r}")
+        sn = nn.utils.parametrizations.spectral_norm if norm == "spectral" else (lambda layer: layer)
 
         def down(cin, cout):  # halves height and width
+            if norm == "spectral":
+                return [sn(nn.Conv2d(cin, cout, 4, 2, 1)), nn.LeakyReLU(0.2, True)]
             return [nn.Conv2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.LeakyReLU(0.2, True)]
 
         self.net = nn.Sequential(
-            nn.Conv2d(channels, ndf, 4, 2, 1, bias=False),  # 32x32; no BatchNorm on the input layer
+            sn(nn.Conv2d(channels, ndf, 4, 2, 1, bias=False)),  # 32x32; no BatchNorm on the input layer
             nn.LeakyReLU(0.2, True),
             *down(ndf, ndf * 2),  # 16x16
             *down(ndf * 2, ndf * 4),  # 8x8
             *down(ndf * 4, ndf * 8),  # 4x4
-            nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False),  # one logit; BCE-with-logits replaces Sigmoid
+            sn(nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False)),  # one logit; BCE-with-logits replaces Sigmoid
         )
-        self.apply(dcgan_init)
+        if norm == "batch":
+            self.apply(dcgan_init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).view(-1)
@@ -62,5 +72,5 @@ class DCGANDiscriminator(nn.Module):
 def build_dcgan(model_cfg) -> dict[str, nn.Module]:
     return {
         "generator": DCGANGenerator(model_cfg.latent_dim, model_cfg.ngf),
-        "discriminator": DCGANDiscriminator(model_cfg.ndf),
+        "discriminator": DCGANDiscriminator(model_cfg.ndf, norm=model_cfg.d_norm),
     }

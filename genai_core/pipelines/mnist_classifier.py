@@ -16,6 +16,11 @@ class MnistClassifierPipeline(Pipeline):
         """images (N, 1, 28, 28) in [-1, 1] -> penultimate features (N, 128)."""
         return torch.cat([self.classifier.features(c) for c in images.split(1000)]).numpy()
 
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The name of each class index (digits, or Fashion-MNIST's garments)."""
+        return tuple(self.cfg.model.classes)
+
     @torch.no_grad()
     def predict(self, images: torch.Tensor) -> np.ndarray:
         return torch.cat([self.classifier(c).argmax(1) for c in images.split(1000)]).numpy()

@@ -20,10 +20,12 @@ class MnistGANPipeline(Pipeline):
     def sample_image(self, n: int, seed: int) -> np.ndarray:
         return self.grid(n, seed)
 
+    def items(self, n: int, seed: int) -> torch.Tensor:
+        """n images (N, 1, 28, 28), image i from latent(seed + i): each can be regenerated alone."""
+        return self.images(torch.stack([latent(seed + i, self.generator.latent_dim) for i in range(n)]))
+
     def grid(self, n: int, seed: int, nrow: int | None = None) -> np.ndarray:
-        """n digits, image i from latent(seed + i): each cell can be regenerated alone."""
-        z = torch.stack([latent(seed + i, self.generator.latent_dim) for i in range(n)])
-        return image_grid(self.images(z), nrow=nrow)
+        return image_grid(self.items(n, seed), nrow=nrow)
 
     def walk(self, seed_a: int, seed_b: int, frames: int) -> list[np.ndarray]:
         """Frames of a slerp walk from seed_a's digit to seed_b's, each HxWx3 uint8."""

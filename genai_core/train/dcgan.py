@@ -42,10 +42,10 @@ class DCGANTask(GANTask):
         if self.real_features is None:
             self.real_features = referee.features(to_model_range(self.eval_images))
         z = fixed_latents(len(self.eval_images), self.cfg.model.latent_dim, SAMPLE_SEED + 1)
-        fake = torch.cat([self.generator(c.to(self.device)).cpu() for c in z.split(256)])
+        fake = torch.cat([self.shipped_generator(c.to(self.device)).cpu() for c in z.split(256)])
         return {"fd_anime": referee.frechet(fake, self.real_features)}
 
     def sample_grid(self):
-        return image_grid(self.generator(self.fixed_noise.to(self.device)).cpu(), nrow=8)
+        return image_grid(self.shipped_generator(self.fixed_noise.to(self.device)).cpu(), nrow=8)
 
 

@@ -1,9 +1,16 @@
-"""The standard (non-saturating, BCE) GAN step shared by the toy GANs, the MNIST GAN and DCGAN."""
+"""The GAN step shared by the toy GANs, the MNIST GAN and DCGAN: the book's non-saturating BCE loss, or
+what small GANs on little data use today (hinge loss, differentiable augmentation of what the
+discriminator sees, an exponential moving average of the generator as the shipped one)."""
+
+import copy
 
 import torch
 import torch.nn.functional as F
 
+from .augment import diff_augment
 from .task import Task
+
+LOSSES = ("bce", "hinge")
 
 
 class GANTask(Task):
@@ -17,12 +24,50 @@ class GANTask(Task):
         self.generator = nets["generator"].to(self.device)
         self.discriminator = nets["discriminator"].to(self.device)
         self.real_label = float(self.cfg.real_label)
+        if self.cfg.gan_loss not in LOSSES:
+            raise ValueError(f"gan_loss must be one of {', '.join(LOSSES)}, got {self.cfg.gan_loss!r}")
         lr, betas = self.cfg.lr, tuple(self.cfg.betas)
         self.modules = {"generator": self.generator, "discriminator": self.discriminator}
         self.optimizers = {
             "generator": torch.optim.Adam(self.generator.parameters(), lr=lr, betas=betas),
             "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=betas),
         }
+        # the shipped generator: an exponential moving average of the trained one (ema_decay: null = off)
+        self.ema = None
+        if self.cfg.ema_decay is not None:
+            self.ema = copy.deepcopy(self.generator).requires_grad_(False)
+            self.modules["ema"] = self.ema
+
+    @property
+    def shipped_generator(self) -> torch.nn.Module:
+        return self.generator if self.ema is None else self.ema
+
+    def train(self, mode: bool = True) -> None:
+        super().train(mode)
+        if self.ema is not None:
+            self.ema.train(False)  # its batch-norm statistics are averaged, never re-estimated
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        decay = float(self.cfg.ema_decay)
+        for ema, live in zip(self.ema.parameters(), self.generator.parameters(), strict=True):
+            ema.lerp_(live, 1 - decay)
+        for ema, live in zip(self.ema.buffers(), self.generator.buffers(), strict=True):
+            ema.copy_(live)
+
+    def _judge(self, images: torch.Tensor) -> torch.Tensor:
+        return self.discriminator(diff_augment(images) if self.cfg.diff_augment else images)
+
+    def _d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        if self.cfg.gan_loss == "hinge":
+            return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+        return F.binary_cross_entropy_with_logits(real, torch.full_like(real, self.real_label)) + \
+            F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
+
+    def _g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+        if self.cfg.gan_loss == "hinge":
+            return -fake.mean()
+        return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
 
     def real_batch(self, step: int) -> torch.Tensor:
         raise NotImplementedError
@@ -34,27 +79,26 @@ class GANTask(Task):
         return self.generator(z)
 
     def export_modules(self):
-        return {"generator": self.generator}
+        return {"generator": self.shipped_generator}
 
     def train_step(self, step: int) -> dict[str, float]:
         real = self.real_batch(step).to(self.device)
         fake = self.generate(self.noise(real.shape[0]))
         d_opt, g_opt = self.optimizers["discriminator"], self.optimizers["generator"]
 
-        d_real = self.discriminator(real)
-        d_fake = self.discriminator(fake.detach())
-        loss_d = F.binary_cross_entropy_with_logits(
-            d_real, torch.full_like(d_real, self.real_label)
-        ) + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
+        d_real = self._judge(real)
+        d_fake = self._judge(fake.detach())
+        loss_d = self._d_loss(d_real, d_fake)
         d_opt.zero_grad(set_to_none=True)
         loss_d.backward()
         d_opt.step()
 
-        g_out = self.discriminator(fake)
-        loss_g = F.binary_cross_entropy_with_logits(g_out, torch.ones_like(g_out))
+        loss_g = self._g_loss(self._judge(fake))
         g_opt.zero_grad(set_to_none=True)
         loss_g.backward()
         g_opt.step()
+        if self.ema is not None:
+            self._update_ema()
         return {
             "loss_d": loss_d.item(),
             "loss_g": loss_g.item(),

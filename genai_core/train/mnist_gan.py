@@ -43,8 +43,9 @@ class MnistGANTask(GANTask):
             subset = torch.randperm(len(test_images), generator=torch.Generator().manual_seed(0))
             self.real_features = referee.features(test_images[subset[: self.cfg.eval.samples]])
         z = fixed_latents(self.cfg.eval.samples, self.cfg.model.latent_dim, SAMPLE_SEED)
-        fake = self.generator(z.to(self.device)).cpu().view(-1, 1, 28, 28)
+        fake = self.shipped_generator(z.to(self.device)).cpu().view(-1, 1, 28, 28)
         return mnist_gan_metrics(referee, fake, self.real_features)
 
     def sample_grid(self):
-        return image_grid(self.generator(self.fixed_noise.to(self.device)).cpu().view(-1, 1, 28, 28), nrow=8)
+        digits = self.shipped_generator(self.fixed_noise.to(self.device)).cpu()
+        return image_grid(digits.view(-1, 1, 28, 28), nrow=8)
