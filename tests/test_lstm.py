@@ -74,14 +74,14 @@ def test_lstm_pipeline_needs_its_vocabulary(lstm_dir, tmp_path):
 def test_lstm_tab_streams_and_rejects_bad_input(lstm_dir, monkeypatch):
     lstm = WordLSTMPipeline.from_pretrained(lstm_dir)
     monkeypatch.setattr(lstm_demo, "pipeline", lambda name: lstm)
-    parts = list(lstm_demo.generate("Kitty", 6, 0.8, 20, 0.9, 2, 3))
+    parts = list(lstm_demo.generate("Kitty", 6, 0.8, 20, 0.9, 1.2, 2, 3))
     text, rate = parts[-1]
     assert len(parts) == 6 and "[sample 2]" in text and "12 tokens in" in rate and "tokens/s" in rate
-    cold, hot = list(lstm_demo.compare("Kitty", 4, 0.2, 2.0, 0, 1.0, 3))[-1]
+    cold, hot = list(lstm_demo.compare("Kitty", 4, 0.2, 2.0, 0, 1.0, 1.0, 3))[-1]
     assert cold.startswith("Kitty") and hot.startswith("Kitty")
-    for bad in [("", 5, 1, 0, 1, 1, 0), ("a", 0, 1, 0, 1, 1, 0), ("a", 5, -1, 0, 1, 1, 0),
-                ("a", 5, 1, 0, 0, 1, 0), ("a", 5, 1, 0, 1, 9, 0), ("a", 5, 1, 0, 1, 1, -3),
-                (None, 5, 1, 0, 1, 1, 0), ("a", "x", 1, 0, 1, 1, 0)]:
+    for bad in [("", 5, 1, 0, 1, 1, 1, 0), ("a", 0, 1, 0, 1, 1, 1, 0), ("a", 5, -1, 0, 1, 1, 1, 0),
+                ("a", 5, 1, 0, 0, 1, 1, 0), ("a", 5, 1, 0, 1, 1, 9, 0), ("a", 5, 1, 0, 1, 1, 1, -3),
+                (None, 5, 1, 0, 1, 1, 1, 0), ("a", "x", 1, 0, 1, 1, 1, 0), ("a", 5, 1, 0, 1, 0.5, 1, 0)]:
         with pytest.raises(gr.Error):
             list(lstm_demo.generate(*bad))
 
@@ -89,3 +89,11 @@ def test_lstm_tab_streams_and_rejects_bad_input(lstm_dir, monkeypatch):
 # ---------------------------------------------------------------- translator
 
 
+
+
+def test_the_repetition_penalty_lowers_only_recent_words(lstm_dir):
+    lstm = WordLSTMPipeline.from_pretrained(lstm_dir)
+    logits = torch.ones(1, len(lstm.vocab)) * 2
+    lstm._penalise(logits, [["anna", "saw", ".", "anna"]], 2.0)
+    assert logits[0, lstm.vocab.index["anna"]] == 1 and logits[0, lstm.vocab.index["."]] == 2
+    assert logits[0, lstm.vocab.index["levin"]] == 2

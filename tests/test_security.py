@@ -99,9 +99,9 @@ def test_shipped_weights_cannot_be_replaced_through_the_app(client, on_a_space, 
 
 
 def test_a_one_mebibyte_prompt_is_refused_before_any_work(client):
-    client.predict("anna said", 2, 0.8, 40, 0.95, 1, 0, api_name="/lstm_anna_generate")  # model loaded
+    client.predict("anna said", 2, 0.8, 40, 0.95, 1.2, 1, 0, api_name="/lstm_anna_generate")  # loaded
     before, start = rss_mib(), time.monotonic()
-    message = error_of(client, "anna " * 2**18, 40, 0.8, 40, 0.95, 1, 0, api_name="/lstm_anna_generate")
+    message = error_of(client, "anna " * 2**18, 40, 0.8, 40, 0.95, 1.2, 1, 0, api_name="/lstm_anna_generate")
     assert "Prompt may be at most 2,000 characters" in message
     assert time.monotonic() - start < 10 and rss_mib() - before < 100
 

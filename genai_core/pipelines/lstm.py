@@ -15,7 +15,12 @@ from .base import Pipeline
 MAX_PROMPT_CHARS = 2000  # the model's context is a few sentences; a longer prompt is only cost
 
 
-def check_sampling(temperature: float, top_k: int, top_p: float) -> None:
+REPETITION_WINDOW = 32  # tokens looked back at by the repetition penalty
+
+
+def check_sampling(temperature: float, top_k: int, top_p: float, repetition_penalty: float = 1.0) -> None:
+    if not 1 <= repetition_penalty <= 3:
+        raise ValueError(f"the repetition penalty must be from 1 (off) to 3, got {repetition_penalty}")
     if not 0 <= temperature <= 5:
         raise ValueError(f"temperature must be between 0 (greedy) and 5, got {temperature}")
     if top_k < 0:
@@ -67,6 +72,19 @@ class WordLSTMPipeline(Pipeline):
     def text(self, tokens: list[str]) -> str:
         return data.detokenize_words(tokens, self.names)
 
+    def _penalise(self, logits: torch.Tensor, outputs: list[list[str]], penalty: float) -> None:
+        """Divide (or for negative logits, multiply) by `penalty` the logits of the words each row wrote
+        in its last REPETITION_WINDOW tokens (punctuation is free to repeat): small language models
+        otherwise loop on "handsome, handsome, handsome" (Keskar et al. 2019, CTRL)."""
+        if penalty == 1:
+            return
+        for row, tokens in enumerate(outputs):
+            seen = {self.vocab.index.get(t, 0) for t in tokens[-REPETITION_WINDOW:] if data.is_word(t)}
+            ids = torch.tensor(sorted(seen - {0}), dtype=torch.long)
+            if len(ids):
+                chosen = logits[row, ids]
+                logits[row, ids] = torch.where(chosen > 0, chosen / penalty, chosen * penalty)
+
     def _ban(self, logits: torch.Tensor, outputs: list[list[str]]) -> None:
         """Never <unk>; never a token that would make a glitch (data.banned_next: i're, an empty quote)."""
         logits[:, 0] = -torch.inf
@@ -84,7 +102,7 @@ class WordLSTMPipeline(Pipeline):
 
     @torch.no_grad()
     def stream(self, prompt: str, length: int = 50, temperature: float = 1.0, top_k: int = 0,
-               top_p: float = 1.0, n: int = 1, seed: int = 0):
+               top_p: float = 1.0, n: int = 1, seed: int = 0, repetition_penalty: float = 1.0):
         """Yield the n texts (prompt + continuation) after every generated token.
 
         The prompt is fed once; after that only the newest token goes in, with the LSTM state
@@ -92,7 +110,7 @@ class WordLSTMPipeline(Pipeline):
         makes every step slower and shows the model its context twice.) Unknown prompt words
         map to <unk>; <unk> itself is never sampled, nor a token that makes a glitch (i're).
         """
-        check_sampling(temperature, top_k, top_p)
+        check_sampling(temperature, top_k, top_p, repetition_penalty)
         if not 1 <= n <= 16 or not 1 <= length <= 2000:
             raise ValueError("ask for 1-16 samples of 1-2000 tokens")
         words = self.prompt_tokens(prompt)
@@ -102,6 +120,7 @@ class WordLSTMPipeline(Pipeline):
         outputs = [list(words) for _ in range(n)]
         for _ in range(length):
             last = logits[:, -1].float()
+            self._penalise(last, outputs, repetition_penalty)
             self._ban(last, outputs)
             next_ids = sample_next(last, temperature, top_k, top_p, generators)
             for row, token in enumerate(self.vocab.decode(next_ids.tolist())):
