@@ -15,14 +15,22 @@ with the book's known bugs fixed; each card lists where and why it departs from 
 | data | used by | licence |
 |---|---|---|
 | MNIST (LeCun, Cortes, Burges) | MNIST GAN, digit autoencoder, referee classifier | CC BY-SA 3.0 |
+| Fashion-MNIST (Zalando Research) | Fashion-MNIST GAN and its referee | MIT |
+| LFW (UMass Amherst); labels of Kumar et al. 2009 | real-face models (1) | research use; labels GPL-3.0 |
+| Celeb1k: CelebAMask-HQ photos, hair masks, labels | real-face models (1) | non-commercial research |
+| CelebA-HQ-style photos (real_faces_128) | real-face models (1) | non-commercial research |
 | Procedurally generated points and integers | toy GANs | made by this project |
-| Procedurally rendered, labelled faces | face referee, cWGAN-GP, CycleGAN, face VAE | made by this project |
+| Procedurally rendered, labelled faces | procedural-faces models, tests, examples | made by this project |
 | Procedurally rendered, captioned coloured shapes | CLIP + VQGAN (offline pair) | made by this project |
 | Anime faces (Kaggle "animefacedataset") | DCGAN | game art: research and demo use only |
 | *Anna Karenina* (Gutenberg, C. Garnett translation) | LSTM | public domain |
 | Tatoeba / manythings.org English-French pairs | Transformer | CC-BY 2.0 FR |
-| CelebA-HQ-style real faces (1,030 photos) | face VAE (real photos) | non-commercial research only |
-| CelebA attribute table | face data loader (not used by shipped weights) | non-commercial research only |
+
+(1) the real-face referee, cWGAN-GP, CycleGAN and face VAE. The models trained on real faces inherit
+their data's terms: **research and non-commercial use**.
+Photos you upload are converted in memory and in the server's temporary files (deleted after an hour);
+the app keeps no copy. No photo from these data sets is in this repository: the examples are faces
+the project draws.
 
 Training data is never part of this repository; see `../shared/data/SOURCES.md` and the README.
 """

@@ -8,8 +8,10 @@ import gradio as gr
 import torch
 
 from genai_core.checkpoint import WeightsError
+from genai_core.data import face_captions
 from genai_core.data.shapes import check_image, parse_prompt
 from genai_core.images import image_grid, resize_square, save_animation
+from genai_core.metrics.code_prior import reads_as_asked
 from genai_core.pipelines.clip_vqgan import (
     MAX_PROMPT_CHARS,
     MAX_PROMPTS,
@@ -18,7 +20,7 @@ from genai_core.pipelines.clip_vqgan import (
     PromptSettings,
     pretrained_pair,
 )
-from genai_core.registry import load_composite
+from genai_core.registry import load_composite, load_pipeline
 
 from . import serving
 from .common import (
@@ -32,10 +34,19 @@ from .common import (
     user_error,
 )
 
-COMPOSITE = "clip_vqgan_shapes"  # the registry's shipped pair
-MODELS = ("Offline pair (shapes world, shipped)", "Local pretrained (taming VQGAN + Hugging Face CLIP)")
+# model choice -> the registry's shipped pair (None: the operator's pretrained models)
+PAIRS = {
+    "Offline pair: shapes world": "clip_vqgan_shapes",
+    "Offline pair: real faces": "clip_vqgan_faces",
+    "Local pretrained (taming VQGAN + Hugging Face CLIP)": None,
+}
+MODELS = tuple(PAIRS)
+PRETRAINED = MODELS[2]
+# the prompt a model choice starts with (the faces pair knows no shapes, and the reverse)
+PROMPTS = {MODELS[0]: "a red circle above a blue square on a yellow background",
+           MODELS[1]: "a photo of a smiling old man with glasses and a beard"}
 STARTS = {"Code prior's draw, chosen by CLIP": "prior", "Random codes (the thesis)": "random"}
-DEFAULT_PROMPT = "a red circle above a blue square on a yellow background"
+DEFAULT_PROMPT = PROMPTS[MODELS[0]]
 DISPLAY = 256
 FPS, FRAMES_PER_TRANSITION = 25, 12
 MAIN_BUTTON = "Generate"
@@ -50,13 +61,13 @@ _stops: dict[str, threading.Event] = {}  # session -> its running generation's s
 
 
 def _pair(model, vqgan_dir, clip_name):
-    if model == MODELS[0]:
-        try:
-            return load_composite(COMPOSITE)
-        except (WeightsError, OSError) as err:
-            raise user_error(f"The shipped shapes-world models cannot be loaded: {err}") from None
-    if model != MODELS[1]:
+    if model not in PAIRS:
         raise user_error(f"Model must be one of: {'; '.join(MODELS)}")
+    if PAIRS[model]:
+        try:
+            return load_composite(PAIRS[model])
+        except (WeightsError, OSError) as err:
+            raise user_error(f"The shipped models of '{model}' cannot be loaded: {err}") from None
     vqgan_dir = check_text(vqgan_dir, "VQGAN folder", 500)
     clip_name = check_text(clip_name, "CLIP folder", 500)
     if not vqgan_dir.strip() or not clip_name.strip():
@@ -100,12 +111,24 @@ def _settings(include, exclude, extras, w1, w2, alpha, beta, iterations, lr, cro
     return settings
 
 
-def _verdict(pair, image: torch.Tensor, prompt: str) -> str:
-    """CLIP score, and for the offline world the checker's reading of what was asked."""
+def _shown(prompt: str, limit: int = 80) -> str:
+    """A prompt as the status shows it: long ones cut at a word, with an ellipsis."""
+    return prompt if len(prompt) <= limit else prompt[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def _verdict(model, pair, image: torch.Tensor, prompt: str) -> str:
+    """CLIP score, and for an offline pair what its judge reads of what was asked: the shapes world's
+    checker, or the real-face referee for each attribute the prompt names."""
     line = f"CLIP score {pair.clip_score(image, prompt):.3f}"
-    if parse_prompt(prompt) is not None:
+    if model == MODELS[0] and parse_prompt(prompt) is not None:
         checks = check_image(image, prompt)
         line += " · checker: " + ", ".join(f"{k} {'✓' if ok else '✗'}" for k, ok in checks.items())
+    elif model == MODELS[1] and (spec := face_captions.parse_prompt(prompt)):
+        referee = load_pipeline("real_face_referee")
+        checks = {k: reads_as_asked(referee, image[None], [{k: v}])[0] for k, v in spec.items()}
+        names = {"male": "sex", "young": "age", "eyeglasses": "glasses", "hair_colour": "hair"}
+        line += " · referee: " + ", ".join(f"{names.get(k, k)} {'✓' if ok else '✗'}"
+                                           for k, ok in checks.items())
     return line
 
 
@@ -128,7 +151,8 @@ def generate(model, vqgan_dir, clip_name, include, exclude, extras, w1, w2, alph
         for event in pair.optimise(settings, should_stop=should_stop):
             if isinstance(event, Keyframe):
                 keyframes.append(event)
-                lines.append(f"**{event.prompt}**: {_verdict(pair, event.image, event.prompt)}")
+                verdict = _verdict(model, pair, event.image, event.prompt)
+                lines.append(f"**{_shown(event.prompt)}**: {verdict}")
                 continue
             total = len(settings.include)
             where = "the prior's draw" if event.step == 0 else f"step {event.step}/{settings.iterations}"
@@ -164,10 +188,12 @@ def stop_generation(request: gr.Request = None):
 
 
 def _model_changed(model):
-    """Folders for the pretrained pair, which has no code prior: it starts from random codes."""
-    pretrained = model == MODELS[1]
+    """Folders for the pretrained pair, which has no code prior: it starts from random codes. An offline
+    pair gets a prompt its world knows."""
+    pretrained = model == PRETRAINED
     start = list(STARTS)[1] if pretrained else next(iter(STARTS))
-    return gr.update(visible=pretrained), gr.update(visible=pretrained), gr.update(value=start)
+    prompt = gr.update(value=PROMPTS[model]) if model in PROMPTS else gr.update()
+    return gr.update(visible=pretrained), gr.update(visible=pretrained), gr.update(value=start), prompt
 
 
 def _start_changed(start):
@@ -177,15 +203,9 @@ def _start_changed(start):
 
 def build() -> None:
     gr.Markdown(
-        "Text to image with CLIP and a VQGAN (thesis ch. 3). The **offline pair** (a small VQGAN, CLIP "
-        "and code prior the project trained on its procedural shapes world) knows colours, "
-        "circle/square/triangle, above/below/left of/right of and backgrounds, e.g. *a green triangle "
-        "left of a white circle on a blue background*. By default the code prior draws 64 pictures for "
-        "the prompt's CLIP embedding and CLIP keeps the best (how often that reads as the prompt: "
-        "weights/code_prior_shapes/card.md); add iterations to let the thesis' optimiser refine it, or "
-        "start from **random codes** as the thesis does (its collages rarely read as scenes). "
-        "With real checkpoints in the server's `pretrained/` folder, choose **local pretrained** and "
-        "name their folders."
+        "Text to image with CLIP and a VQGAN (thesis ch. 3). The **offline pair** was trained by the project "
+        "on its procedural shapes world: colours, circle/square/triangle, above/below/left of/right of and "
+        "backgrounds, e.g. *a green triangle left of a white circle on a blue background*."
     )
     with gr.Row():
         with gr.Column(scale=1):
@@ -197,9 +217,18 @@ def build() -> None:
                                    visible=False, max_length=500)
             include = gr.Textbox(DEFAULT_PROMPT, lines=2, label="Include prompts (one image per line)",
                                  max_length=MAX_PROMPTS * (MAX_PROMPT_CHARS + 1))
-            exclude = gr.Textbox(label="Exclude prompt (optional)", max_length=MAX_PROMPT_CHARS)
-            extras = gr.Textbox(label="Extras prompt (optional, added to every include prompt)",
-                                max_length=MAX_PROMPT_CHARS)
+            with gr.Row():
+                button = gr.Button(MAIN_BUTTON, variant="primary")
+                stop = gr.Button("Stop", variant="stop")
+            with gr.Row():
+                iterations = gr.Slider(0, 500, value=OFFLINE_DEFAULTS["iterations"], step=1,
+                                       label="Iterations (0: the prior's draw only)")
+                seed = seed_box()
+            start = gr.Radio(list(STARTS), value=next(iter(STARTS)), label="Start from")
+            with gr.Accordion("Exclude and extras prompts", open=False):
+                exclude = gr.Textbox(label="Exclude prompt (optional)", max_length=MAX_PROMPT_CHARS)
+                extras = gr.Textbox(label="Extras prompt (optional, added to every include prompt)",
+                                    max_length=MAX_PROMPT_CHARS)
             with gr.Accordion("Weights and optimiser", open=False):
                 w1 = gr.Slider(0, 5, value=1, step=0.1, label="w1 (include)")
                 w2 = gr.Slider(0, 5, value=0.5, step=0.1, label="w2 (extras)")
@@ -210,7 +239,6 @@ def build() -> None:
                 noise = gr.Slider(0, 1, value=0.1, step=0.01, label="Noise factor")
                 size = gr.Slider(32, 256, value=64, step=16, label="Size (pixels)")
                 every = gr.Slider(1, 100, value=10, step=1, label="Preview / snapshot every N steps")
-            start = gr.Radio(list(STARTS), value=next(iter(STARTS)), label="Start from")
             with gr.Accordion("Code prior (offline pair)", open=False):
                 candidates = gr.Slider(1, 256, value=PromptSettings.candidates, step=1,
                                        label="Candidates the prior draws at each stage")
@@ -220,18 +248,22 @@ def build() -> None:
                                    label="Stages (parts of the grid; 1 = best of candidates)")
                 guidance = gr.Slider(0, 5, value=PromptSettings.guidance, step=0.1,
                                      label="Guidance (classifier-free; 1 = off)")
-            iterations = gr.Slider(0, 500, value=OFFLINE_DEFAULTS["iterations"], step=1,
-                                   label="Iterations (0: the prior's draw only)")
-            seed = seed_box()
-            with gr.Row():
-                button = gr.Button(MAIN_BUTTON, variant="primary")
-                stop = gr.Button("Stop", variant="stop")
+            with gr.Accordion("How it works", open=False):
+                gr.Markdown(
+                    "By default the code prior draws 64 pictures for the prompt's CLIP embedding and CLIP "
+                    "keeps the best (how often that reads as the prompt: weights/code_prior_shapes/card.md); "
+                    "add iterations to let the thesis' optimiser refine it (random crops of the picture "
+                    "scored by CLIP against the include, extras and exclude prompts), or start from "
+                    "**random codes** as the thesis does (its collages rarely read as scenes). With real "
+                    "checkpoints in the server's `pretrained/` folder, choose **local pretrained** and name "
+                    "their folders. One picture is made at a time: other requests wait in the queue."
+                )
         with gr.Column(scale=1):
             preview = gr.Image(label="Preview", format="png", height=DISPLAY)
             status = gr.Markdown()
             snapshots = gr.Image(label="Result of each prompt", format="png")
             video = gr.Video(label=f"Morph video ({FPS} fps)", loop=True, height=DISPLAY)
-    model.change(_model_changed, model, [vqgan_dir, clip_name, start])
+    model.change(_model_changed, model, [vqgan_dir, clip_name, start, include])
     start.change(_start_changed, start, iterations)
     inputs = [model, vqgan_dir, clip_name, include, exclude, extras, w1, w2, alpha, beta, iterations, lr,
               crops, noise, size, seed, every, start, candidates, beams, stages, guidance]

@@ -1,18 +1,22 @@
-"""Tab: the CycleGAN (book ch. 6) turns blond hair black and back on a photo: input, converted image
-and round trip side by side, a strength slider, and the face referee's reading of the hair colour."""
+"""Tab: the CycleGAN (book ch. 6) turns blond hair black and back on an uploaded photo: the face is
+found and framed like the training photos, converted, and the change pasted back into the photo; the
+model's view (face, converted, round trip, where it changed) with the referee's reading of each."""
 
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import torch
 from gradio_client import handle_file
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from genai_core.data.faces import HAIR_COLOURS, render_batch
-from genai_core.data.photos import load_photo
+from genai_core.data.photos import NoFaceError, frame_centred, frame_face
+from genai_core.images import labelled_grid
 
 from .common import (
     check_float,
+    check_int,
     check_seed,
     image_array,
     output_path,
@@ -26,85 +30,136 @@ EXAMPLES_DIR = Path(__file__).parent / "examples"
 DIRECTIONS = ("blond -> black", "black -> blond")
 MAIN_BUTTON = "Convert"
 EXAMPLE_PHOTO = EXAMPLES_DIR / "blond_face_1.png"
+MAX_FACE_NUMBER = 20
+# model choice -> (generator, the referee that reads its faces, whether uploads are searched for a face)
+MODELS = {
+    "Real photos (LFW, CelebA-HQ)": ("cyclegan_real_hair", "real_face_referee", True),
+    "Procedural faces (the project's drawings)": ("cyclegan_hair", "face_referee", False),
+}
+FIRST, PROCEDURAL = MODELS
 
 
-def _hair_verdict(images: torch.Tensor) -> list[str]:
-    probs = pipeline("face_referee").predict(images)["hair_colour_probs"]
-    return [f"{HAIR_COLOURS[int(p.argmax())]} ({p.max():.0%})" for p in probs]
+def _marked(photo: torch.Tensor, framed) -> np.ndarray:
+    """The photo with the crop the model converted drawn on it (and the other faces numbered)."""
+    image = Image.fromarray(image_array(photo))
+    draw = ImageDraw.Draw(image)
+    width = max(2, round(min(image.size) / 200))
+    for number, (x, y, w, h) in enumerate(framed.faces, start=1):
+        draw.rectangle((x, y, x + w, y + h), outline=(255, 255, 255), width=width)
+        draw.text((x + 2 * width, y + 2 * width), str(number), fill=(255, 255, 255),
+                  font_size=max(12, round(h / 6)))
+    left, top, side = framed.box
+    draw.rectangle((left, top, left + side, top + side), outline=(255, 200, 0), width=width)
+    return np.asarray(image)
 
 
 @user_errors
-def convert(photo, direction, strength):
-    """photo: a file path (upload or example) -> (input as used, converted, round trip, verdict)."""
+def convert(photo, choice, direction, strength, face_number, centred_if_none):
+    """photo: a file path (upload or example) -> (photo with the converted face marked, converted
+    photo, round trip, the model's view with the referee's readings, a one-line summary)."""
     if photo is None:
         raise user_error("Upload a photo, pick an example or draw a random face first.")
+    if choice not in MODELS:
+        raise user_error(f"Model must be one of: {'; '.join(MODELS)}")
     if direction not in DIRECTIONS:
         raise user_error(f"Direction must be one of: {', '.join(DIRECTIONS)}")
     strength = check_float(strength, "Strength", 0.0, 1.0)
-    image = load_photo(photo)
-    converted, round_trip = pipeline("cyclegan_hair").convert(image, direction, strength)
-    before, after, back = _hair_verdict(torch.stack([image, converted, round_trip]))
-    verdict = (
-        f"Face referee reads the hair as: input **{before}**, converted **{after}**, round trip **{back}** "
-        f"(asked for {direction.split('->')[1].strip()})."
-    )
-    return image_array(image), image_array(converted), image_array(round_trip), verdict
+    face_number = check_int(face_number, "Face number", 1, MAX_FACE_NUMBER)
+    name, referee_name, detect = MODELS[choice]
+    model, referee = pipeline(name), pipeline(referee_name)
+    size = int(model.cfg.model.size)
+    try:
+        if detect:
+            framed = frame_face(photo, size, face_number - 1, bool(centred_if_none))
+        else:
+            framed = frame_centred(photo, size)
+    except NoFaceError as err:
+        raise user_error(f"No face found in the photo: {str(err).split(': ', 1)[1]}") from None
+    result = model.convert_framed(framed, direction, strength)
+    readings = referee.predict(result.faces)
+    colours = referee.hair_colours
+    hair = [f"{colours[i]} hair ({p.max():.0%})"
+            for i, p in zip(readings["hair_colour"], readings["hair_colour_probs"], strict=True)]
+    views = [result.faces]
+    captions = [f"the model's view\n{hair[0]}", f"converted\n{hair[1]}", f"round trip\n{hair[2]}"]
+    if result.mask is not None:
+        views.append(result.mask[None].expand(1, 3, -1, -1) * 2 - 1)
+        captions.append("where it changed\n(attention mask)")
+    view = labelled_grid(torch.cat(views), captions, nrow=len(captions), cell=112, font_size=12)
+    if framed.found:
+        count = len(framed.faces)
+        found = f"{count} face{'s' if count > 1 else ''} found; converted face {face_number}"
+    else:
+        found = "converted the centred square" + (" (no face found)" if detect else "")
+    target = direction.split("->")[1].strip()
+    summary = f"{found}. Asked for **{target}** hair; the referee reads the converted face as **{hair[1]}**."
+    marked = _marked(framed.photo, framed)
+    return marked, image_array(result.converted), image_array(result.round_trip), view, summary
 
 
 @user_errors
 def random_face(seed, hair):
-    """A procedural face (the kind the model was trained on) with the chosen hair colour: a 128x128
-    PNG file that becomes the photo to convert."""
+    """A procedural face with the chosen hair colour: a 128x128 PNG file that becomes the photo to
+    convert, and the procedural model (the one that knows such faces) chosen."""
     seed = check_seed(seed)
     if hair not in ("blond", "black"):
         raise user_error("Hair must be blond or black")
     images, _ = render_batch(1, seed, 128, hair_colour=float(HAIR_COLOURS.index(hair)))
     path = output_path(".png")
     Image.fromarray(image_array(images[0])).save(path)
-    return str(path)
+    return str(path), PROCEDURAL
 
 
 API_EXAMPLES = {
-    "cyclegan_hair_convert": (handle_file(str(EXAMPLE_PHOTO)), "blond -> black", 1.0),
+    "cyclegan_hair_convert": (handle_file(str(EXAMPLE_PHOTO)), FIRST, "blond -> black", 1.0, 1, True),
     "cyclegan_hair_random_face": (0, "blond"),
 }
 
 
 def build() -> None:
     gr.Markdown(
-        "A CycleGAN (book ch. 6) trained on **unpaired** procedural faces at 64x64: blond-haired ones and "
-        "black-haired ones, never the same face twice. Larger photos are converted at 64x64 and only the "
-        "change is enlarged and added, so the rest keeps its detail. Any PNG, JPEG or WebP works; it is "
-        "cropped to a centred square. Real photos are far from what the model saw: expect dark smudges, "
-        "not a new hair colour (see the model card)."
+        "A CycleGAN (book ch. 6) trained on **unpaired** photos of blond-haired and black-haired people "
+        "(LFW and CelebA-HQ, 64x64), never the same person in both. The face in your photo is found, framed "
+        "like the training photos (face and hair), converted, and only the change is enlarged and blended "
+        "back, so the photo keeps its own detail. The generator also draws a mask of where it changes the "
+        "face: it learnt to keep the change in the hair. Under the model's view, a separate **face "
+        "referee** reads the hair colour (weights/cyclegan_real_hair/card.md)."
     )
     with gr.Row():
         with gr.Column(scale=1):
             # a File, not an Image: gr.Image decodes uploads before the handler and answers a non-image
-            # with a server traceback and an opaque client error; here load_photo says what is wrong
+            # with a server traceback and an opaque client error; here the photo reader says what is wrong
             photo = gr.File(value=str(EXAMPLE_PHOTO), label="Photo (PNG, JPEG or WebP)", file_types=["image"],
-                            type="filepath")
+                            type="filepath", height=120)
+            choice = gr.Radio(list(MODELS), value=FIRST, label="Model")
             direction = gr.Radio(list(DIRECTIONS), value=DIRECTIONS[0], label="Direction")
-            strength = gr.Slider(0, 1, value=1, step=0.05, label="Strength (0 = input, 1 = full conversion)")
             button = gr.Button(MAIN_BUTTON, variant="primary")
-            with gr.Accordion("Or draw a random face", open=False):
+            strength = gr.Slider(0, 1, value=1, step=0.05, label="Strength (0 = input, 1 = full conversion)")
+            with gr.Row():
+                face_number = gr.Number(1, label="Face number (1 = largest)", precision=0, minimum=1,
+                                        maximum=MAX_FACE_NUMBER)
+                centred = gr.Checkbox(False, label="Use a centred crop when no face is found")
+            with gr.Accordion("Or draw a random face (procedural model)", open=False):
                 seed = seed_box()
                 hair = gr.Radio(["blond", "black"], value="blond", label="Hair")
                 draw = gr.Button("Draw face")
             gr.Examples(
-                [[str(p), DIRECTIONS[0] if "blond" in p.name else DIRECTIONS[1]]
+                [[str(p), DIRECTIONS[0] if "blond" in p.name else DIRECTIONS[1], True]
                  for p in sorted(EXAMPLES_DIR.glob("*.png"))],
-                inputs=[photo, direction],
+                inputs=[photo, direction, centred],
+                label="Examples (drawn faces: the detector may not find them, so a centred crop is used)",
             )
         with gr.Column(scale=2):
             with gr.Row():
-                shown = gr.Image(label="Input (cropped)", format="png", height=256)
-                converted = gr.Image(label="Converted", format="png", height=256)
-                round_trip = gr.Image(label="Round trip (converted back)", format="png", height=256)
-            verdict = gr.Markdown()
-    button.click(convert, [photo, direction, strength], [shown, converted, round_trip, verdict],
-                 api_name="cyclegan_hair_convert")
-    draw.click(random_face, [seed, hair], photo, api_name="cyclegan_hair_random_face")
+                shown = gr.Image(label="Photo (orange: the square the model converted)", format="jpeg",
+                                 height=260)
+                converted = gr.Image(label="Converted", format="jpeg", height=260)
+                round_trip = gr.Image(label="Round trip (converted back)", format="jpeg", height=260)
+            summary = gr.Markdown()
+            view = gr.Image(label="The model's view, read by the referee", format="png", show_label=True)
+    button.click(convert, [photo, choice, direction, strength, face_number, centred],
+                 [shown, converted, round_trip, view, summary], api_name="cyclegan_hair_convert")
+    draw.click(random_face, [seed, hair], [photo, choice], api_name="cyclegan_hair_random_face")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,8 @@ GRID_SCALE = 2  # 64-pixel faces shown 2x in the grid, 4x alone and in the walk
 FACE_SCALE = 4
 PADDING = 2  # image_grid's border between faces, before scaling
 MIN_TRUNCATION, MAX_TRUNCATION = 0.1, 1.5
-API_EXAMPLES = {"dcgan_grid": (16, 0, 1.0), "dcgan_walk": (0, 1, 12, 8, 1.0)}
+API_EXAMPLES = {"dcgan_grid": (16, 0, 1.0), "dcgan_walk": (0, 1, 12, 8, 1.0),
+                "dcgan_walk_video": (0, 1, 12, 8, 1.0)}
 MAIN_BUTTON = "Generate"
 
 
@@ -102,21 +103,34 @@ def show(count, seed, index, truncation):
     return pick(count, seed, index, truncation)[:2]
 
 
-@user_errors
-def walk(seed_a, seed_b, frames, fps, truncation):
+def _walk_frames(seed_a, seed_b, frames, fps, truncation):
     seed_a, seed_b = check_seed(seed_a, "Seed A"), check_seed(seed_b, "Seed B")
     frames = check_int(frames, "Frames", 2, MAX_FRAMES)
     fps = check_int(fps, "Frames per second", 1, 30)
     truncation = check_truncation(truncation)
     images = [enlarge(f, FACE_SCALE) for f in pipeline("dcgan").walk(seed_a, seed_b, frames, truncation)]
-    gif = save_animation(images, output_path(".gif"), fps=fps)
-    mp4 = save_animation(images, output_path(".mp4"), fps=fps)
+    settings = {"seed_a": seed_a, "seed_b": seed_b, "frames": frames, "fps": fps, "truncation": truncation,
+                "interpolation": "slerp, then truncation"}
+    return images, settings
+
+
+@user_errors
+def walk(seed_a, seed_b, frames, fps, truncation):
+    """The walk as a GIF, a strip of its frames, and the GIF with its settings to download (the MP4 is
+    made on request: encoding it cost more than the walk itself)."""
+    images, settings = _walk_frames(seed_a, seed_b, frames, fps, truncation)
+    gif = save_animation(images, output_path(".gif"), fps=settings["fps"])
     step = max(1, math.ceil(len(images) / 10))  # the strip shows at most 10 frames, ends included
     shown = images[::step] if (len(images) - 1) % step == 0 else [*images[::step], images[-1]]
     strip = np.concatenate([enlarge(f[::FACE_SCALE, ::FACE_SCALE], 2) for f in shown], axis=1)
-    settings = settings_file("walk", seed_a=seed_a, seed_b=seed_b, frames=frames, fps=fps,
-                             truncation=truncation, interpolation="slerp, then truncation")
-    return str(gif), str(mp4), strip, [str(gif), str(mp4), settings]
+    return str(gif), strip, [str(gif), settings_file("walk", **settings)]
+
+
+@user_errors
+def walk_video(seed_a, seed_b, frames, fps, truncation):
+    """The same walk as an MP4 (H.264)."""
+    images, settings = _walk_frames(seed_a, seed_b, frames, fps, truncation)
+    return str(save_animation(images, output_path(".mp4"), fps=settings["fps"]))
 
 
 def build() -> None:
@@ -154,21 +168,24 @@ def build() -> None:
             seed_b = seed_box(1, "Seed B")
             frames = gr.Slider(2, MAX_FRAMES, value=24, step=1, label="Frames")
             fps = gr.Slider(1, 30, value=12, step=1, label="Frames per second")
-            walk_button = gr.Button("Walk", variant="primary")
+            with gr.Row():
+                walk_button = gr.Button("Walk", variant="primary")
+                video_button = gr.Button("Make MP4")
         with gr.Column(scale=2):
             with gr.Row():
                 animation = gr.Image(label="Walk (GIF)", type="filepath")
-                video = gr.Video(label="Walk (MP4)", loop=True)
+                video = gr.Video(label="Walk (MP4, made on request)", loop=True)
             strip = gr.Image(label="Frames", type="numpy")
-            downloads = gr.File(label="Download GIF, MP4 and settings (JSON)", file_count="multiple")
+            downloads = gr.File(label="Download GIF and settings (JSON)", file_count="multiple")
     pick_inputs = [count, seed, index, truncation]
     grid_image.select(cell_from_click, [count], index, api_name="dcgan_click").then(
         show, pick_inputs, [face, face_info], api_name="dcgan_pick"
     )
     as_start.click(pick, pick_inputs, [face, face_info, seed_a], api_name="dcgan_pick_start")
     as_end.click(pick, pick_inputs, [face, face_info, seed_b], api_name="dcgan_pick_end")
-    walk_button.click(walk, [seed_a, seed_b, frames, fps, truncation], [animation, video, strip, downloads],
-                      api_name="dcgan_walk")
+    walk_inputs = [seed_a, seed_b, frames, fps, truncation]
+    walk_button.click(walk, walk_inputs, [animation, strip, downloads], api_name="dcgan_walk")
+    video_button.click(walk_video, walk_inputs, video, api_name="dcgan_walk_video")
 
 
 if __name__ == "__main__":

@@ -71,26 +71,31 @@ def compare(prompt, length, low, high, top_k, top_p, penalty, seed):
 
 def build() -> None:
     gr.Markdown(
-        "A word-level LSTM (book ch. 8; two layers, weights tied to the embedding, see "
-        "weights/lstm_anna/card.md) trained on the first seven parts of *Anna Karenina*; Part Eight is "
-        "held out to measure perplexity. Text is lower-cased and punctuation split off as in the book "
-        "(the output is written back with capitals and contractions); words it never saw become `<unk>`, "
-        "so any prompt works. **Temperature** 0 always takes the likeliest word; higher is more "
-        "adventurous. **Top-K** (0 = off) and **top-p** (1 = off) cut the unlikely tail; the "
-        "**repetition penalty** (1 = off) makes words it just wrote less likely. Sample *i* uses seed + "
-        "*i*, so the same settings always give the same text."
+        "A word-level LSTM (book ch. 8) trained on the first seven parts of *Anna Karenina*; Part Eight is "
+        "held out to measure perplexity (weights/lstm_anna/card.md). Sample *i* uses seed + *i*, so the "
+        "same settings always give the same text."
     )
     with gr.Row():
         with gr.Column(scale=1):
             prompt = gr.Textbox(value="Anna and Vronsky", label="Prompt", lines=2)
+            button = gr.Button(MAIN_BUTTON, variant="primary")
+            with gr.Row():
+                seed = seed_box()
+                samples = gr.Slider(1, MAX_SAMPLES, value=1, step=1, label="Number of samples")
             length = gr.Slider(1, MAX_LENGTH, value=80, step=1, label="Length (tokens)")
             temperature = gr.Slider(0, 3, value=0.8, step=0.05, label="Temperature (0 = greedy)")
-            top_k = gr.Slider(0, 200, value=40, step=1, label="Top-K (0 = off)")
-            top_p = gr.Slider(0.05, 1, value=0.95, step=0.01, label="Top-p (1 = off)")
+            with gr.Row():
+                top_k = gr.Slider(0, 200, value=40, step=1, label="Top-K (0 = off)")
+                top_p = gr.Slider(0.05, 1, value=0.95, step=0.01, label="Top-p (1 = off)")
             penalty = gr.Slider(1, 2, value=1.2, step=0.05, label="Repetition penalty (1 = off)")
-            samples = gr.Slider(1, MAX_SAMPLES, value=1, step=1, label="Number of samples")
-            seed = seed_box()
-            button = gr.Button(MAIN_BUTTON, variant="primary")
+            with gr.Accordion("What the settings do", open=False):
+                gr.Markdown(
+                    "Text is lower-cased and punctuation split off as in the book (the output is written "
+                    "back with capitals and contractions); words it never saw become `<unk>`, so any prompt "
+                    "works. **Temperature** 0 always takes the likeliest word; higher is more adventurous. "
+                    "**Top-K** (0 = off) and **top-p** (1 = off) cut the unlikely tail; the **repetition "
+                    "penalty** (1 = off) makes words it just wrote less likely."
+                )
         with gr.Column(scale=2):
             output = gr.Textbox(label="Generated text (streams as it is written)", lines=14)
             rate = gr.Markdown()

@@ -15,7 +15,6 @@ from .common import bounded_sketchpad, check_int, check_seed, pipeline, seed_box
 
 NAME = "mnist_autoencoder"
 SCALE = 8  # 28-pixel digits shown 8x larger, with crisp nearest-neighbour pixels
-TEST_SIZE = 10_000  # the slider's range; a smaller fallback test set is checked in the handler
 
 
 def _show(digit: torch.Tensor) -> np.ndarray:
@@ -85,23 +84,37 @@ API_EXAMPLES = {
     "mnist_autoencoder_map": (),
 }  # the drawing endpoint takes an image-editor payload; tests call its handler directly
 MAIN_BUTTON = "Reconstruct"
+PICK_BRUSH = """() => {
+    let tries = 0;  // the tab's contents appear a moment after it is selected
+    const pick = () => {
+        const brush = document.querySelector('#digit-sketch button[aria-label="Brush"]');
+        if (brush) brush.click(); else if (++tries < 50) setTimeout(pick, 100);
+    };
+    pick();
+}"""
 
 
 def build() -> None:
+    try:  # the picker's range follows the digits this server has
+        count, source = len(pipeline(NAME).test_set[0]), pipeline(NAME).test_set[2]
+    except gr.Error:  # the model cannot load: the tab still builds, and its buttons say why
+        count, source = 1, "test digits"
     gr.Markdown(
         "An MLP autoencoder (book ch. 7): 784 pixels -> 200 -> a code of **20 numbers** -> 200 -> 784, "
-        "trained on MNIST to give back its input. Draw a digit or pick one from the test set: you see "
-        "what the network hands back, and where the code lands on a 2-D map (PCA) of the test set's "
-        "codes. Under the pictures: what the separate referee classifier reads in each."
+        "trained on MNIST to give back its input. Draw a digit or pick one of the "
+        f"**{count:,} {source}**: you see what the network hands back, and where the code lands "
+        "on a 2-D map (PCA) of their codes. Under the pictures: what the separate referee classifier "
+        "reads in each."
     )
     with gr.Row():
         with gr.Column(scale=1):
             with gr.Tab("Test digit"):
-                index = gr.Slider(0, TEST_SIZE - 1, value=0, step=1, label="Test digit index")
+                index = gr.Slider(0, count - 1, value=0, step=1,
+                                  label=f"Test digit index (0-{count - 1:,}, {source})")
                 button = gr.Button(MAIN_BUTTON, variant="primary")
                 seed = seed_box()
                 random_button = gr.Button("Random test digit")
-            with gr.Tab("Draw"):
+            with gr.Tab("Draw") as draw_tab:
                 sketch = bounded_sketchpad(
                     label="Draw one digit",
                     type="numpy",
@@ -109,6 +122,8 @@ def build() -> None:
                     canvas_size=(280, 280),
                     brush=gr.Brush(default_size=10, colors=["#000000"], color_mode="fixed"),
                     layers=False,
+                    transforms=(),
+                    elem_id="digit-sketch",
                 )
                 draw_button = gr.Button("Reconstruct drawing")
             map_button = gr.Button("Show the map only")
@@ -123,6 +138,8 @@ def build() -> None:
     random_button.click(random_test, seed, [index, *outputs], api_name="mnist_autoencoder_random_test")
     draw_button.click(reconstruct_drawing, sketch, outputs, api_name="mnist_autoencoder_reconstruct_drawing")
     map_button.click(latent_map, None, code_map, api_name="mnist_autoencoder_map")
+    # the sketchpad opens with no tool chosen and ignores strokes until one is: choose the brush
+    draw_tab.select(lambda: None, js=PICK_BRUSH, queue=False, api_visibility="private")
 
 
 if __name__ == "__main__":

@@ -7,10 +7,10 @@ weights are never overwritten from here.
 """
 
 import gradio as gr
+import pandas as pd
 from omegaconf import OmegaConf
 
 from genai_core.config import ConfigError, to_yaml
-from genai_core.plots import figure_to_array, history_figure
 from genai_core.registry import REGISTRY, clear_pipelines, get
 from genai_core.train.jobs import HIDDEN_KEYS, JobRefused, TrainingJobs, job_config, training_enabled
 
@@ -101,16 +101,25 @@ def revert(model: str):
     return f"{model} uses its shipped weights again"
 
 
+def curve_tables(history: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A Trainer history -> long tables (step, value, series) of the training logs and the evaluations,
+    for gr.LinePlot: the browser draws them, the server only sends numbers."""
+    logs = [(h["step"], v, k) for h in history if "eval" not in h for k, v in h.items() if k != "step"]
+    evals = [(h["step"], v, k) for h in history if "eval" in h for k, v in h["eval"].items()]
+    columns = ["step", "value", "series"]
+    return pd.DataFrame(logs, columns=columns), pd.DataFrame(evals, columns=columns)
+
+
 def poll():
     status = JOBS.status()
     if status.state == "idle":
         enabled, why = training_enabled()
-        return ("No job yet." if enabled else f"**Training is off:** {why}."), None, None
+        empty = curve_tables([])
+        return ("No job yet." if enabled else f"**Training is off:** {why}."), *empty, None
     progress = f"{status.step}/{status.total}" if status.total else "starting"
     text = (f"**{status.model}**: {status.state}, step {progress}, {status.wall_time:.0f} s. "
             f"{status.message}. Run folder: `{status.run_dir}`")
-    curves = figure_to_array(history_figure(status.history)) if status.history else None
-    return text, curves, status.sample
+    return text, *curve_tables(status.history), status.sample
 
 
 def build() -> None:
@@ -126,7 +135,6 @@ def build() -> None:
         with gr.Column(scale=1):
             model = gr.Dropdown([(spec.title, spec.name) for spec in REGISTRY.values()], value=first,
                                 label="Model")
-            config = gr.Code(editable_config(first), language="yaml", label="Config (edit, then Start)")
             with gr.Row():
                 start_button = gr.Button(MAIN_BUTTON, variant="primary", interactive=enabled)
                 resume_button = gr.Button("Resume", interactive=enabled)
@@ -135,10 +143,14 @@ def build() -> None:
                 promote_button = gr.Button("Promote", interactive=enabled)
                 revert_button = gr.Button("Revert to shipped", interactive=enabled)
             message = gr.Markdown()
+            config = gr.Code(editable_config(first), language="yaml", label="Config (edit, then Start)",
+                             max_lines=24)
         with gr.Column(scale=2):
             status = gr.Markdown()
-            curves = gr.Image(label="Curves", type="numpy", format="png")
-            sample = gr.Image(label="Latest fixed-noise samples", type="numpy", format="png")
+            with gr.Row():
+                losses = gr.LinePlot(x="step", y="value", color="series", label="Training logs", height=260)
+                evals = gr.LinePlot(x="step", y="value", color="series", label="Evaluation", height=260)
+            sample = gr.Image(label="Latest fixed-noise samples", type="numpy", format="png", height=300)
     model.change(editable_config, model, config, api_name="train_config")
     start_button.click(start_fresh, [model, config], message, api_name="train_start")
     resume_button.click(resume, [model, config], message, api_name="train_resume")
@@ -146,7 +158,7 @@ def build() -> None:
     promote_button.click(promote, model, message, api_name="train_promote")
     revert_button.click(revert, model, message, api_name="train_revert")
     timer = gr.Timer(POLL_SECONDS)
-    timer.tick(poll, None, [status, curves, sample], api_name="train_status", show_progress="hidden")
+    timer.tick(poll, None, [status, losses, evals, sample], api_name="train_status", show_progress="hidden")
 
 
 if __name__ == "__main__":

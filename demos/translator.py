@@ -55,7 +55,8 @@ def translate(text, beam, layer, head, heatmap_of):
     model, text, beam, layer, head, heatmap_beam = _checked(text, beam, layer, head, heatmap_of)
     greedy = model.translate_text(text, beam=1)
     beamed = model.translate_text(text, beam=beam)
-    heatmap = model.heatmap(greedy.sentences[0], layer, head, beam=heatmap_beam)
+    decoded = beamed if heatmap_beam > 1 else greedy  # the heatmap's decoding is already done
+    heatmap = model.heatmap(greedy.sentences[0], layer, head, beam=heatmap_beam, out_ids=decoded.ids[0])
     return greedy.text, beamed.text, heatmap, _notes(greedy, beamed)
 
 

@@ -9,9 +9,9 @@ import torch
 from gradio_client import handle_file
 
 from genai_core.data.faces import PRESETS
-from genai_core.data.photos import load_photo
+from genai_core.data.photos import frame_centred, frame_face
 from genai_core.data.real_faces import PRESETS as REAL_PRESETS
-from genai_core.images import image_grid, resize_square, save_animation
+from genai_core.images import image_grid, labelled_grid, resize_square, save_animation
 from genai_core.metrics.image import psnr
 
 from .common import (
@@ -26,15 +26,16 @@ from .common import (
     user_errors,
 )
 
-# model choice -> (VAE, the referee that reads its faces)
+# model choice -> (VAE, the referee that reads its faces, whether uploads are searched for a face)
 MODELS = {
-    "Real photos (LFW, CelebA-HQ)": ("vae_real_faces", "real_face_referee"),
-    "Procedural faces (the project's drawings)": ("vae_faces", "face_referee"),
+    "Real photos (LFW, CelebA-HQ)": ("vae_real_faces", "real_face_referee", True),
+    "Procedural faces (the project's drawings)": ("vae_faces", "face_referee", False),
 }
 DISPLAY = 128  # the VAE works at 64x64; faces are shown enlarged
 MAIN_BUTTON = "Generate"
 MAX_FACES, MAX_FRAMES = 32, 48
-EXAMPLES = sorted((Path(__file__).parent / "examples").glob("*.png"))
+EXAMPLES_DIR = Path(__file__).parent / "examples"
+EXAMPLES = sorted(EXAMPLES_DIR.glob("*.png"))
 
 
 def _model(choice: str):
@@ -60,27 +61,35 @@ def generate(choice, n, seed, temperature):
     return _grid(vae.prior(n, seed, temperature), nrow=min(n, 8))
 
 
-def _photo(path) -> torch.Tensor:
+def _photo(choice: str, path, name: str = "a face photo") -> tuple[torch.Tensor, str]:
+    """(the face framed as the model's training photos were, at its size; how it was framed). The
+    real-photo model gets the detected face (face and hair, as LFW's crops), or the centred square when
+    no face is found; the drawn faces fill their square already."""
     if path is None:
-        raise user_error("Upload a face photo first (or pick an example).")
-    return load_photo(path)
+        raise user_error(f"Upload {name} first (or pick an example).")
+    size = int(_model(choice).cfg.model.size)
+    if not MODELS[choice][2]:
+        return frame_centred(path, size).face, "centred square"
+    framed = frame_face(path, size, centred_if_none=True)
+    return framed.face, "face found and framed" if framed.found else "no face found: centred square"
 
 
 @user_errors
 def reconstruct(choice, photo):
     """The photo at the model's size and its reconstruction from mu, with the PSNR between them."""
     vae = _model(choice)
-    image = vae.fit(_photo(photo)[None])
+    face, framing = _photo(choice, photo)
+    image = vae.fit(face[None])
     recon = vae.reconstruct(image)
     score = psnr(recon, image).item()
     pair = resize_square(torch.cat([image, recon]), DISPLAY)
-    return image_array(pair[0]), image_array(pair[1]), f"Reconstruction PSNR: **{score:.1f} dB**"
+    return image_array(pair[0]), image_array(pair[1]), f"Reconstruction PSNR: **{score:.1f} dB** ({framing})"
 
 
-def _code(vae, photo, seed: int) -> torch.Tensor:
+def _code(choice, vae, photo, seed: int, name: str) -> torch.Tensor:
     """A face's code: mu of the uploaded photo, or the prior sample of `seed` when there is none."""
     if photo is not None:
-        return vae.encode(load_photo(photo)[None])[0]
+        return vae.encode(_photo(choice, photo, name)[0][None])[0]
     return vae.prior_codes(1, seed)[0]
 
 
@@ -89,7 +98,8 @@ def interpolate(choice, photo_a, seed_a, photo_b, seed_b, frames, fps):
     vae = _model(choice)
     seed_a, seed_b = check_seed(seed_a, "Seed A"), check_seed(seed_b, "Seed B")
     frames, fps = check_int(frames, "Frames", 2, MAX_FRAMES), check_int(fps, "Frames per second", 1, 30)
-    walk = vae.interpolate(_code(vae, photo_a, seed_a), _code(vae, photo_b, seed_b), frames)
+    walk = vae.interpolate(_code(choice, vae, photo_a, seed_a, "face A"),
+                           _code(choice, vae, photo_b, seed_b, "face B"), frames)
     images = resize_square(walk, DISPLAY)
     video = save_animation([image_array(img) for img in images], output_path(".mp4"), fps=fps)
     return image_grid(images, nrow=frames), str(video)
@@ -102,17 +112,14 @@ def arithmetic(choice, preset, seed):
     if preset not in vae.presets:
         raise user_error(f"Preset must be one of: {'; '.join(vae.presets)}")
     images, intended = vae.arithmetic(preset, check_seed(seed))
-    captions = _referee(choice).captions(images)
+    verdicts = _referee(choice).captions(images)
     a, b, c, _ = vae.presets[preset]
-    names = [f"mean of '{a}'", f"mean of '{b}'", f"mean of '{c}'", f"result (want: {intended})"]
-    big = resize_square(images, DISPLAY)
-    return [
-        (image_array(img), f"{name}: {text}")
-        for img, name, text in zip(big, names, captions, strict=True)
-    ]
+    heads = [f"a: {a}", f"- b: {b}", f"+ c: {c}", f"= result (want {intended})"]
+    captions = [f"{head}\n{verdict}" for head, verdict in zip(heads, verdicts, strict=True)]
+    return labelled_grid(images, captions, nrow=4, cell=160, font_size=12)
 
 
-FIRST = next(iter(MODELS))
+FIRST, PROCEDURAL = MODELS
 API_EXAMPLES = {
     "vae_generate": (FIRST, 8, 0, 1.0),
     "vae_reconstruct": (FIRST, handle_file(str(EXAMPLES[0]))),
@@ -141,7 +148,7 @@ def build() -> None:
     gr.Markdown("### Encode and reconstruct a photo")
     with gr.Row():
         photo = gr.File(label="Face photo (PNG, JPEG or WebP)", file_types=["image"], type="filepath")
-        shown = gr.Image(label="Input at 64x64", format="png", height=256)
+        shown = gr.Image(label="Input as the model sees it (64x64)", format="png", height=256)
         recon = gr.Image(label="Reconstruction", format="png", height=256)
     with gr.Row():
         recon_button = gr.Button("Encode and reconstruct")
@@ -173,10 +180,9 @@ def build() -> None:
     with gr.Row():
         with gr.Column(scale=1):
             preset = gr.Dropdown(list(REAL_PRESETS), value=next(iter(REAL_PRESETS)), label="Preset")
-            arith_seed = seed_box(0, "Draw seed")
+            arith_seed = seed_box(0, "Draw seed (drawn faces; photos use their shipped means)")
             arith_button = gr.Button("Compute")
-        gallery = gr.Gallery(label="a, b, c and a - b + c", columns=4, object_fit="contain", height="auto",
-                             format="png", scale=2)
+        gallery = gr.Image(label="a, b, c and a - b + c, each read by the referee", format="png", scale=2)
     arith_button.click(arithmetic, [choice, preset, arith_seed], gallery, api_name="vae_arithmetic")
     choice.change(_presets_of, choice, preset)
 

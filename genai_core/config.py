@@ -30,7 +30,8 @@ DEFAULTS = {
     "sample_every": 500,  # fixed-noise sample grid
     "checkpoint_every": 500,  # resumable state
     "out_dir": "runs/${name}",
-    "time_budget": None,  # seconds of wall time after which the run ends as if finished (equal-CPU runs)
+    "time_budget": None,  # CPU seconds after which the run ends as if finished (equal-CPU runs)
+    "snapshot_every": None,  # steps between exports into snapshots/ (quality against CPU time)
     "export_dtype": None,  # "float16" halves model.safetensors (the 10 MB limit of a Space)
     "data": {"source": "synthetic", "path": None},
     "model": {},
@@ -86,6 +87,7 @@ def validate(cfg: DictConfig) -> None:
     positive_int("steps", allow_none=cfg.epochs is not None)
     positive_int("epochs", allow_none=True)
     positive_int("threads", allow_none=True)
+    positive_int("snapshot_every", allow_none=True)
     if not isinstance(cfg.lr, (int, float)) or not 0 < cfg.lr < 1:
         raise ConfigError(f"lr must be a number in (0, 1), got {cfg.lr!r}")
     if not isinstance(cfg.seed, int) or not 0 <= cfg.seed < 2**32:

@@ -35,6 +35,7 @@ class ModelSpec:
     task: str  # trainer Task class, "module:Class"
     pipeline: str  # inference Pipeline class, "module:Class"
     demo: str | None = None  # "module:function" building the tab; None for models without a tab
+    group: str | None = None  # the app's top-level tab that holds this model's tab
     data_source: str = "procedural"  # data.source when trained on the real data
     data_file: str | None = None  # file in ../shared/data used for the shipped weights
 
@@ -91,6 +92,7 @@ class CompositeSpec:
     parts: tuple[str, ...]  # registry names, passed in this order to `assemble`
     assemble: str  # "module:function" taking the parts' pipelines
     demo: str | None = None
+    group: str | None = None
 
 
 def _spec(name, title, family, task, pipeline, **rest) -> ModelSpec:
@@ -98,18 +100,22 @@ def _spec(name, title, family, task, pipeline, **rest) -> ModelSpec:
                      pipeline=f"genai_core.pipelines.{pipeline}", **rest)
 
 
+# the app's top-level tabs, in order; each holds its models' tabs (book chapters 3-9 and the thesis)
+TOY, IMAGE_GANS, AUTOENCODERS, TEXT, TEXT_TO_IMAGE = (
+    "Toy GANs", "Image GANs", "Autoencoders", "Text", "Text to image")
 REGISTRY: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in [
         _spec("toy_curve", "Curve y = 1.08^x", "toy_gans", "toy_gans:CurveTask", "toy_gans:CurvePipeline",
-              demo="demos.toy_gans:build_curve"),
+              demo="demos.toy_gans:build_curve", group=TOY),
         _spec("toy_multiples", "Multiples of 5", "toy_gans", "toy_gans:MultiplesTask",
-              "toy_gans:MultiplesPipeline", demo="demos.toy_gans:build_multiples"),
+              "toy_gans:MultiplesPipeline", demo="demos.toy_gans:build_multiples", group=TOY),
         _spec("mnist_classifier", "MNIST referee classifier", "mnist_classifier",
               "mnist_classifier:MnistClassifierTask", "mnist_classifier:MnistClassifierPipeline",
               data_source="npz", data_file="mnist.npz"),
-        _spec("mnist_gan", "MNIST GAN", "mnist_gan", "mnist_gan:MnistGANTask", "mnist_gan:MnistGANPipeline",
-              demo="demos.mnist_gan:build", data_source="npz", data_file="mnist.npz"),
+        _spec("mnist_gan", "Digits and clothes (GAN)", "mnist_gan", "mnist_gan:MnistGANTask",
+              "mnist_gan:MnistGANPipeline",
+              demo="demos.mnist_gan:build", group=IMAGE_GANS, data_source="npz", data_file="mnist.npz"),
         _spec("fashion_mnist_classifier", "Fashion-MNIST referee classifier", "mnist_classifier",
               "mnist_classifier:MnistClassifierTask", "mnist_classifier:MnistClassifierPipeline",
               data_source="npz", data_file="fashion_mnist.npz"),
@@ -118,16 +124,17 @@ REGISTRY: dict[str, ModelSpec] = {
               "mnist_gan:MnistGANPipeline", data_source="npz", data_file="fashion_mnist.npz"),
         _spec("mnist_autoencoder", "Digit autoencoder", "mnist_autoencoder",
               "mnist_autoencoder:MnistAutoencoderTask", "mnist_autoencoder:MnistAutoencoderPipeline",
-              demo="demos.mnist_autoencoder:build", data_source="npz", data_file="mnist.npz"),
+              demo="demos.mnist_autoencoder:build", group=AUTOENCODERS, data_source="npz",
+              data_file="mnist.npz"),
         _spec("anime_encoder", "Anime face encoder (FD referee)", "anime_encoder",
               "anime_encoder:AnimeEncoderTask", "anime_encoder:AnimeEncoderPipeline", data_source="tar",
               data_file="anime_faces_64.tar"),
         _spec("dcgan", "Anime faces (DCGAN)", "dcgan", "dcgan:DCGANTask", "dcgan:DCGANPipeline",
-              demo="demos.dcgan:build", data_source="tar", data_file="anime_faces_64.tar"),
+              demo="demos.dcgan:build", group=IMAGE_GANS, data_source="tar", data_file="anime_faces_64.tar"),
         _spec("lstm_anna", "Anna Karenina LSTM", "lstm", "lstm:WordLSTMTask", "lstm:WordLSTMPipeline",
-              demo="demos.lstm:build", data_source="text", data_file="anna_karenina.txt"),
+              demo="demos.lstm:build", group=TEXT, data_source="text", data_file="anna_karenina.txt"),
         _spec("translator", "English -> French Transformer", "translator", "translator:TranslatorTask",
-              "translator:TranslatorPipeline", demo="demos.translator:build", data_source="tsv",
+              "translator:TranslatorPipeline", demo="demos.translator:build", group=TEXT, data_source="tsv",
               data_file="en_fr_pairs.tsv"),
         _spec("face_referee", "Face attribute referee (procedural faces)", "face_referee",
               "face_referee:FaceRefereeTask", "face_referee:FaceRefereePipeline"),
@@ -135,23 +142,32 @@ REGISTRY: dict[str, ModelSpec] = {
               "face_referee:FaceRefereeTask", "face_referee:FaceRefereePipeline", data_source="real",
               data_file="lfw_faces_128.tar"),
         _spec("cwgan_real_faces", "Faces with glasses (cWGAN-GP)", "cwgan", "cwgan:CWGANTask",
-              "cwgan:CWGANPipeline", demo="demos.cwgan:build", data_source="real",
+              "cwgan:CWGANPipeline", demo="demos.cwgan:build", group=IMAGE_GANS, data_source="real",
               data_file="lfw_faces_128.tar"),
         # the same model on the procedural faces: the tab's second choice
         _spec("cwgan_glasses", "Faces with glasses (cWGAN-GP, procedural faces)", "cwgan", "cwgan:CWGANTask",
               "cwgan:CWGANPipeline"),
-        _spec("cyclegan_hair", "Hair colour (CycleGAN)", "cyclegan", "cyclegan:CycleGANTask",
-              "cyclegan:CycleGANPipeline", demo="demos.cyclegan:build"),
-        _spec("vae_faces", "Face VAE", "vae", "vae:FaceVAETask", "vae:FaceVAEPipeline",
-              demo="demos.vae:build"),
-        # shown in the vae_faces tab as a second model choice
-        _spec("vae_real_faces", "Face VAE (real photos)", "vae", "vae:FaceVAETask", "vae:FaceVAEPipeline",
-              data_source="tar", data_file="real_faces_128.tar"),
-        _spec("clip_shapes", "CLIP on the shapes world", "clip", "clip:CLIPTask", "clip:ShapesCLIPPipeline"),
+        _spec("cyclegan_real_hair", "Hair colour (CycleGAN)", "cyclegan", "cyclegan:CycleGANTask",
+              "cyclegan:CycleGANPipeline", demo="demos.cyclegan:build", group=IMAGE_GANS, data_source="real",
+              data_file="lfw_faces_128.tar"),
+        # the same model on the procedural faces: the tab's second choice
+        _spec("cyclegan_hair", "Hair colour (CycleGAN, procedural faces)", "cyclegan",
+              "cyclegan:CycleGANTask", "cyclegan:CycleGANPipeline"),
+        _spec("vae_real_faces", "Face VAE", "vae", "vae:FaceVAETask", "vae:FaceVAEPipeline",
+              demo="demos.vae:build", group=AUTOENCODERS, data_source="real", data_file="lfw_faces_128.tar"),
+        # the same model on the procedural faces: the tab's second choice
+        _spec("vae_faces", "Face VAE (procedural faces)", "vae", "vae:FaceVAETask", "vae:FaceVAEPipeline"),
+        _spec("clip_shapes", "CLIP on the shapes world", "clip", "clip:CLIPTask", "clip:TinyCLIPPipeline"),
+        _spec("clip_faces", "CLIP on real faces", "clip", "clip:FaceCLIPTask", "clip:TinyCLIPPipeline",
+              data_source="real", data_file="lfw_faces_128.tar"),
         _spec("vqgan_shapes", "VQGAN on the shapes world", "vqgan", "vqgan:VQGANTask", "vqgan:VQGANPipeline"),
+        _spec("vqgan_faces", "VQGAN on real faces", "vqgan", "vqgan:VQGANTask", "vqgan:VQGANPipeline",
+              data_source="real", data_file="lfw_faces_128.tar"),
         # the picture prior over vqgan_shapes' codes, conditioned on clip_shapes' embeddings
         _spec("code_prior_shapes", "Code prior (text to image)", "code_prior", "code_prior:CodePriorTask",
               "code_prior:CodePriorPipeline"),
+        _spec("code_prior_faces", "Code prior (text to face)", "code_prior", "code_prior:FaceCodePriorTask",
+              "code_prior:CodePriorPipeline", data_source="real", data_file="lfw_faces_128.tar"),
     ]
 }
 
@@ -161,7 +177,11 @@ COMPOSITES: dict[str, CompositeSpec] = {
         CompositeSpec(name="clip_vqgan_shapes", title="Text to image (CLIP + VQGAN)", family="clip_vqgan",
                       parts=("vqgan_shapes", "clip_shapes", "code_prior_shapes"),
                       assemble="genai_core.pipelines.clip_vqgan:assemble_pair",
-                      demo="demos.clip_vqgan:build"),
+                      demo="demos.clip_vqgan:build", group=TEXT_TO_IMAGE),
+        # the faces pair: a model choice of the same tab
+        CompositeSpec(name="clip_vqgan_faces", title="Text to face (CLIP + VQGAN)", family="clip_vqgan",
+                      parts=("vqgan_faces", "clip_faces", "code_prior_faces"),
+                      assemble="genai_core.pipelines.clip_vqgan:assemble_pair"),
     ]
 }
 
@@ -169,6 +189,14 @@ COMPOSITES: dict[str, CompositeSpec] = {
 def tabs() -> list:
     """Every registered model and composite that has a tab, in registry order."""
     return [spec for spec in [*REGISTRY.values(), *COMPOSITES.values()] if spec.demo]
+
+
+def tab_groups() -> dict[str, list]:
+    """Top-level tab -> the model tabs it holds, in registry order."""
+    groups: dict[str, list] = {}
+    for spec in tabs():
+        groups.setdefault(spec.group or spec.title, []).append(spec)
+    return groups
 
 
 def tab_module(spec):

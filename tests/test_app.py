@@ -2,26 +2,18 @@
 browser (Debian's chromium driven by Playwright) clicking Generate on the first tab."""
 
 import os
-import shutil
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from genai_core.registry import tab_module, tabs
+from genai_core.registry import tab_groups, tab_module, tabs
 
-BROWSER_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",  # the machine has no network: don't let chromium try
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from . import browser
 
 
 def chromium_path() -> str:
-    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+    path = browser.chromium_path()
     if path:
         return path
     if os.environ.get("CI"):
@@ -95,11 +87,11 @@ def page(app_url):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=BROWSER_FLAGS)
-        page = browser.new_page(viewport={"width": 3200, "height": 1000})  # every tab fits in the bar
+        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=browser.FLAGS)
+        page = chromium.new_page(viewport=browser.LAPTOP)
         page.goto(app_url)
         yield page
-        browser.close()
+        chromium.close()
 
 
 @pytest.mark.browser
@@ -115,19 +107,64 @@ def test_browser_clicks_generate_on_the_first_tab(page, tmp_path):
 
 
 @pytest.mark.browser
+def test_browser_every_top_level_tab_is_visible_at_laptop_size(page):
+    """No tab hides behind an overflow menu at 1280x800: each group, Train and About has its own
+    visible button in the top row."""
+    page.reload()
+    page.get_by_role("tab", name="About", exact=True).wait_for(state="attached")
+    for name in [*tab_groups(), "Train", "About"]:
+        tab = page.get_by_role("tab", name=name, exact=True)
+        assert tab.is_visible(), f"the {name} tab is hidden at 1280x800"
+        box = tab.bounding_box()
+        assert box["x"] + box["width"] <= browser.LAPTOP["width"]
+    page.get_by_role("tab", name="Train", exact=True).click()
+    start = page.get_by_role("button", name="Start", exact=True)
+    box = start.bounding_box()
+    assert box and box["y"] + box["height"] <= browser.LAPTOP["height"], "Train's Start is below the fold"
+
+
+@pytest.mark.browser
 @pytest.mark.parametrize("spec", tabs_with_demos(), ids=lambda spec: spec.name)
 def test_browser_runs_every_tabs_main_action(page, spec):
-    """Open the tab, press its main button, and wait for its result; no error toast may appear."""
+    """Open the tab (one or two clicks), find its main button without scrolling, press it, and wait
+    for its result; no error toast may appear."""
     demo = tab_module(spec)
     page.reload()  # a fresh page: a result identical to an earlier one would not look new
-    page.get_by_role("tab", name=spec.title).click()
+    browser.open_tab(page, spec)
     panel = page.locator(f"#tab-{spec.name}")
+    button = panel.get_by_role("button", name=demo.MAIN_BUTTON, exact=True).first
+    box = button.bounding_box()
+    assert box and box["y"] + box["height"] <= browser.LAPTOP["height"], (
+        f"{spec.title}: '{demo.MAIN_BUTTON}' is below the fold at 1280x800 (top {box and box['y']:.0f} px)")
     selector = getattr(demo, "BROWSER_RESULT", "img[src*='file=']")
     before = page.evaluate(RESULTS_JS, [f"#tab-{spec.name}", selector])
-    panel.get_by_role("button", name=demo.MAIN_BUTTON, exact=True).first.click()
+    button.click()
     page.wait_for_function(
         f"([panel, selector, before]) => ({RESULTS_JS})([panel, selector]).some(v => !before.includes(v))",
         arg=[f"#tab-{spec.name}", selector, before],
         timeout=120_000,
     )
+    assert page.locator(".toast-body.error").count() == 0
+
+
+@pytest.mark.browser
+def test_browser_a_drawing_counts_from_the_first_stroke(page):
+    """The sketchpad starts with the brush: a stroke drawn straight away is a digit, not 'empty'."""
+    from genai_core.registry import get
+
+    page.reload()
+    browser.open_tab(page, get("mnist_autoencoder"))
+    panel = page.locator("#tab-mnist_autoencoder")
+    panel.get_by_role("tab", name="Draw", exact=True).click()
+    page.locator('#digit-sketch button[aria-label="Brush"]').wait_for()
+    page.wait_for_timeout(500)
+    box = panel.locator("#digit-sketch canvas").first.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.25
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for i in range(1, 21):
+        page.mouse.move(x, y + i * box["height"] * 0.025)
+    page.mouse.up()
+    panel.get_by_role("button", name="Reconstruct drawing").click()
+    panel.get_by_text("Your drawing, normalised like MNIST").first.wait_for(timeout=60_000)
     assert page.locator(".toast-body.error").count() == 0

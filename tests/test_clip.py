@@ -10,7 +10,7 @@ import torch
 from genai_core.data import shapes
 from genai_core.data.shapes import hard_negatives
 from genai_core.models.clip import UNK, build_clip
-from genai_core.pipelines.clip import HFCLIPPipeline, ShapesCLIPPipeline
+from genai_core.pipelines.clip import HFCLIPPipeline, TinyCLIPPipeline
 from genai_core.registry import get
 from genai_core.train import Trainer
 
@@ -72,7 +72,7 @@ def test_unknown_words_are_reported_and_become_unk():
     clip = build_clip(cfg.model)["clip"]
     ids = clip.tokenize(["a red cat", "a red circle"])
     assert ids.shape == (2, clip.context) and (ids[0] == UNK).sum() == 1 and (ids[1] == UNK).sum() == 0
-    assert ShapesCLIPPipeline(cfg, {"clip": clip}).unknown_words("a red cat") == ["cat"]
+    assert TinyCLIPPipeline(cfg, {"clip": clip}).unknown_words("a red cat") == ["cat"]
 
 
 def test_checker_passes_renders_and_rejects_mismatches(world):
@@ -104,7 +104,7 @@ def test_checker_passes_renders_and_rejects_mismatches(world):
 def test_tiny_clip_shapes_and_image_gradients():
     cfg = get("clip_shapes").config(list(TINY))
     clip = build_clip(cfg.model)["clip"].eval()
-    pipeline = ShapesCLIPPipeline(cfg, {"clip": clip})
+    pipeline = TinyCLIPPipeline(cfg, {"clip": clip})
     assert pipeline.input_size == 64
     x = torch.zeros(3, 3, 96, 96, requires_grad=True)  # any size: resized inside
     emb = pipeline.embed_images(x)
@@ -119,7 +119,7 @@ def test_tiny_clip_shapes_and_image_gradients():
 def test_tiny_training_run_exports_weights(tmp_path):
     cfg = get("clip_shapes").config([*TINY, f"out_dir={tmp_path}"])
     assert Trainer(get("clip_shapes").task_class(), cfg).fit() == "finished"
-    pipeline = ShapesCLIPPipeline.from_pretrained(tmp_path)
+    pipeline = TinyCLIPPipeline.from_pretrained(tmp_path)
     assert list(pipeline.clip.vocab[3:]) == list(shapes.WORDS)  # the vocabulary travels with the weights
 
 
@@ -128,7 +128,7 @@ SHIPPED = get("clip_shapes").weights_dir
 
 @pytest.mark.skipif(not (SHIPPED / "model.safetensors").is_file(), reason="clip_shapes weights not shipped")
 def test_shipped_clip_retrieves_fresh_scenes_well_above_chance():
-    pipeline = ShapesCLIPPipeline.from_pretrained(SHIPPED)
+    pipeline = TinyCLIPPipeline.from_pretrained(SHIPPED)
     scenes = shapes.sample_scenes(20, seed=424242)
     with torch.no_grad():
         sims = (
@@ -196,3 +196,58 @@ def test_clutter_is_seeded_in_range_and_never_a_scene_of_the_world():
     # blobs of several discs over a scene: the checker finds more than the two objects a caption can name
     counts = [len(shapes.read_blobs(image)[1]) for image in images]
     assert np.mean([c > 2 for c in counts]) > 0.5, counts
+
+
+# ---------------------------------------------------------------- the faces world (issue 21)
+
+def test_face_captions_parse_back_to_what_they_name():
+    from genai_core.data import face_captions as fc
+
+    rng = np.random.default_rng(3)
+    spec = {"male": 1, "young": 0, "smiling": 1, "eyeglasses": 1, "beard": 1, "hair_colour": 3}
+    assert fc.phrase(spec) == "a smiling old man with glasses, a beard and gray hair"
+    assert fc.parse_prompt(fc.phrase(spec)) == spec
+    for _ in range(50):  # any phrasing names a true subset of the photo's labels
+        text = fc.caption(spec, rng)
+        named = fc.parse_prompt(text)
+        assert named and all(spec[k] == v for k, v in named.items()), text
+    woman = {"male": 0, "eyeglasses": 0, "smiling": 0, "hair_colour": 0}
+    assert fc.parse_prompt(fc.phrase(woman, rng)) == woman  # negations survive any phrasing
+    assert fc.parse_prompt("A smiling elderly woman with spectacles and blonde hair") == {
+        "smiling": 1, "young": 0, "male": 0, "eyeglasses": 1, "hair_colour": 0}
+    assert fc.unknown_words("a man with a purple hat") == ["hat", "purple"]
+
+
+def test_face_caption_targets_and_hard_negatives():
+    from genai_core.data import face_captions as fc
+
+    rng = np.random.default_rng(0)
+    photos = [{"male": 1, "eyeglasses": 1}, {"male": 0, "eyeglasses": 1}, {"eyeglasses": 0}]
+    specs = [{"eyeglasses": 1}, {"male": 1}, {"male": 0, "eyeglasses": 0}]
+    assert fc.match_matrix(photos, specs).tolist() == [[1, 1, 0], [1, 0, 0], [0, 0, 0]]  # unknown is no match
+    for _ in range(20):
+        flipped = fc.flip_one(photos[0], rng)
+        assert sum(flipped[k] != photos[0][k] for k in photos[0]) == 1 and not fc.matches(photos[0], flipped)
+    prompts = fc.held_out_prompts(200, 5)
+    assert prompts == fc.held_out_prompts(200, 5) and all(2 <= len(p) <= 3 and "male" in p for p in prompts)
+
+
+def test_face_clip_tokenizes_its_own_words():
+    clip = build_clip({"world": "faces", "image_size": 32, "channels": [8, 8], "dim": 8, "text_width": 8,
+                       "text_layers": 1, "heads": 2, "context": 24})["clip"]
+    assert clip.unknown_words("a smiling man with grey hair, not smiling") == []
+    assert clip.unknown_words("a man on a horse") == ["on", "horse"]
+    ids = clip.tokenize(["a man with glasses, not smiling"])
+    assert (ids == UNK).sum() == 0 and (ids > 2).sum() == 7  # every word and the comma, after [CLS]
+    with pytest.raises(ValueError, match="model.world"):
+        build_clip({"world": "cars"})
+
+
+def test_face_clip_trains_on_labelled_photos(real_photo_folder, tmp_path):
+    spec = get("clip_faces")
+    cfg = spec.config([*spec.tiny, f"out_dir={tmp_path}", "data.source=real", f"data.path={real_photo_folder}"])
+    assert Trainer(spec.task_class(), cfg).fit() == "finished"
+    clip = TinyCLIPPipeline.from_pretrained(tmp_path)
+    assert clip.cfg.model.world == "faces" and clip.unknown_words("a woman with blond hair") == []
+    metrics = __import__("json").loads((tmp_path / "exported.json").read_text())["metrics"]
+    assert {"accuracy_male", "accuracy_eyeglasses", "hard_flip", "attribute_and_binding"} <= set(metrics)

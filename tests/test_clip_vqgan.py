@@ -11,7 +11,7 @@ from genai_core.data.shapes import caption, check_image, sample_scenes
 from genai_core.models.clip import build_clip
 from genai_core.models.code_prior import CodePrior
 from genai_core.models.vqgan import build_vqgan
-from genai_core.pipelines.clip import ShapesCLIPPipeline
+from genai_core.pipelines.clip import TinyCLIPPipeline
 from genai_core.pipelines.clip_vqgan import (
     CLIPGuidedVQGAN,
     Keyframe,
@@ -29,7 +29,7 @@ def tiny_pair():
     clip_cfg = get("clip_shapes").config(list(get("clip_shapes").tiny))
     torch.manual_seed(0)
     vqgan = build_vqgan(vqgan_cfg.model)["vqgan"].eval().requires_grad_(False)
-    clip = ShapesCLIPPipeline(clip_cfg, build_clip(clip_cfg.model))
+    clip = TinyCLIPPipeline(clip_cfg, build_clip(clip_cfg.model))
     return CLIPGuidedVQGAN(vqgan, clip)
 
 
@@ -221,7 +221,7 @@ def test_tab_thesis_start_streams_its_steps():
         {20: 0},  # stages
         {14: 7},  # size below the minimum
         {0: "DALL-E"},  # unknown model
-        {0: tab.MODELS[1]},  # local pretrained without folders
+        {0: tab.PRETRAINED},  # local pretrained without folders
     ],
 )
 def test_tab_bad_input_is_a_message(change):
@@ -268,7 +268,7 @@ def test_local_pretrained_pair_runs_the_tab_offline(tmp_path, monkeypatch):
     (tmp_path / "vqgan").mkdir()
     _write_taming_run(tmp_path / "vqgan", _taming_state())
     args = list(tab.API_EXAMPLES["clip_vqgan_generate"])
-    args[:3] = [tab.MODELS[1], "vqgan", str(tmp_path / "clip")]
+    args[:3] = [tab.PRETRAINED, "vqgan", str(tmp_path / "clip")]
     args[10], args[14], args[16] = 2, 32, 1  # iterations, size, preview every
     args[17] = "Random codes (the thesis)"  # a pretrained pair has no code prior
     outputs = list(tab.generate(*args))

@@ -97,34 +97,111 @@ def test_shipped_translator_changes_the_hair_and_keeps_the_face():
     assert metrics["l1_outside_hair_black_to_blond"] < 0.1
 
 
-def test_convert_strength_blends_and_large_photos_keep_their_size():
+def _scene(size=(1200, 900), faces=((600, 300, 384),)) -> Image.Image:
+    """A 'photo': the drawn example face pasted onto a plain background at (left, top, side)."""
+    face = Image.open(tab.EXAMPLE_PHOTO).convert("RGB")
+    canvas = Image.new("RGB", size, (40, 90, 60))
+    for left, top, side in faces:
+        canvas.paste(face.resize((side, side), Image.LANCZOS), (left, top))
+    return canvas
+
+
+def test_faces_are_found_largest_first_and_framed_with_their_hair():
+    scene = _scene(faces=((600, 300, 384), (100, 100, 192)))
+    framed = photos.frame_face(scene, 64)
+    assert framed.found and len(framed.faces) == 2
+    assert framed.faces[0][2] > framed.faces[1][2]  # the largest first
+    left, top, side = framed.box
+    assert left <= 600 + 40 and top <= 300 + 40 and left + side >= 600 + 384 - 40  # face and hair inside
+    assert side < 1.5 * 384 and framed.face.shape == (3, 64, 64)
+    second = photos.frame_face(scene, 64, face=1)
+    assert second.box[0] < 300 and second.box[2] < side
+    with pytest.raises(ValueError, match="from 1 to 2"):
+        photos.frame_face(scene, 64, face=2)
+
+
+def test_no_face_is_a_clear_error_or_the_centred_square_when_asked():
+    empty = Image.new("RGB", (800, 600), (200, 180, 160))
+    with pytest.raises(photos.NoFaceError, match="no face"):
+        photos.frame_face(empty, 64)
+    framed = photos.frame_face(empty, 64, centred_if_none=True)
+    assert not framed.found and framed.box == (100, 0, 600)
+
+
+def test_exif_orientation_is_applied_before_looking_for_the_face():
+    upright = _scene()
+    rotated = upright.rotate(90, expand=True)  # stored sideways, tagged "rotate 270 to view"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    rotated.save(buffer, format="JPEG", exif=exif, quality=95)
+    buffer.seek(0)
+    opened = photos.open_photo(buffer)
+    assert opened.size == upright.size
+    assert photos.frame_face(opened, 64).found
+
+
+def test_the_change_is_pasted_into_the_box_only_with_a_soft_edge():
+    scene = _scene()
+    framed = photos.frame_face(scene, 64)
+    assert torch.equal(photos.paste_change(framed, torch.zeros(3, 64, 64)), framed.photo)
+    pasted = photos.paste_change(framed, torch.full((3, 64, 64), -0.5))
+    left, top, side = framed.box
+    changed = (pasted - framed.photo).abs().amax(0) > 1e-6
+    rows, cols = changed.nonzero(as_tuple=True)
+    assert rows.min() >= top and cols.min() >= left and cols.max() < left + side
+    centre = (pasted - framed.photo)[:, top + side // 2, left + side // 2]
+    edge = (pasted - framed.photo)[:, top + side // 2, left + 1]
+    assert centre.abs().min() > 0.3 and edge.abs().max() < 0.05  # feathered, no seam
+
+
+def test_convert_framed_keeps_the_photo_size_and_strength_blends():
     translator = load_pipeline("cyclegan_hair")
-    photo = load_photo(tab.EXAMPLE_PHOTO)
-    nothing, _ = translator.convert(photo, "blond -> black", 0.0)
-    assert torch.allclose(nothing, photo, atol=1e-6)
-    full, back = translator.convert(photo, "blond -> black", 1.0)
-    assert full.shape == back.shape == photo.shape
-    verdict = load_pipeline("face_referee").predict(torch.stack([photo, full]))["hair_colour"]
+    framed = photos.frame_centred(tab.EXAMPLE_PHOTO, int(translator.cfg.model.size))
+    nothing = translator.convert_framed(framed, "blond -> black", 0.0)
+    assert torch.allclose(nothing.converted, framed.photo, atol=1e-5)
+    full = translator.convert_framed(framed, "blond -> black", 1.0)
+    assert full.converted.shape == full.round_trip.shape == framed.photo.shape
+    assert full.faces.shape == (3, 3, 64, 64) and full.mask.shape == (1, 64, 64)
+    verdict = load_pipeline("face_referee").predict(full.faces[:2])["hair_colour"]
     assert [HAIR_COLOURS[v] for v in verdict] == ["blond", "black"]
     with pytest.raises(ValueError, match="direction"):
-        translator.convert(photo, "red -> green")
+        translator.convert_framed(framed, "red -> green")
 
 
-def test_tab_converts_an_example_and_draws_reproducible_faces():
-    shown, converted, round_trip, verdict = tab.convert(str(tab.EXAMPLE_PHOTO), "blond -> black", 1.0)
-    assert shown.shape == converted.shape == round_trip.shape == (128, 128, 3)
-    assert "converted **black" in verdict
-    face, again = (np.asarray(Image.open(tab.random_face(3, "black"))) for _ in range(2))
-    assert face.shape == (128, 128, 3) and np.array_equal(face, again)
+def test_tab_converts_a_photo_and_marks_the_face(tmp_path):
+    path = tmp_path / "scene.jpg"
+    _scene().save(path, quality=95)
+    outputs = tab.convert(str(path), tab.FIRST, "blond -> black", 1.0, 1, False)
+    shown, converted, round_trip, view, summary = outputs
+    assert shown.shape == converted.shape == round_trip.shape == (900, 1200, 3)
+    assert view.shape[1] > 3 * 112 and "1 face found" in summary and "Asked for **black**" in summary
+    # outside the converted square the photo is its own
+    assert np.abs(converted[:, :200].astype(int) - np.asarray(Image.open(path))[:, :200]).max() == 0
+
+
+def test_tab_procedural_model_and_reproducible_faces():
+    shown, converted, _, _, summary = tab.convert(str(tab.EXAMPLE_PHOTO), tab.PROCEDURAL, "blond -> black",
+                                                  1.0, 1, False)
+    assert shown.shape == converted.shape == (128, 128, 3) and "centred square" in summary
+    assert "reads the converted face as **black" in summary
+    (face, choice), (again, _) = (tab.random_face(3, "black") for _ in range(2))
+    face, again = np.asarray(Image.open(face)), np.asarray(Image.open(again))
+    assert face.shape == (128, 128, 3) and np.array_equal(face, again) and choice == tab.PROCEDURAL
 
 
 @pytest.mark.parametrize(
     "call",
     [
-        lambda: tab.convert(None, "blond -> black", 1.0),
-        lambda: tab.convert(str(tab.EXAMPLE_PHOTO), "sideways", 1.0),
-        lambda: tab.convert(str(tab.EXAMPLE_PHOTO), "blond -> black", 1.5),
-        lambda: tab.convert(__file__, "blond -> black", 1.0),  # a Python file is no image
+        lambda: tab.convert(None, tab.FIRST, "blond -> black", 1.0, 1, True),
+        lambda: tab.convert(str(tab.EXAMPLE_PHOTO), "my model", "blond -> black", 1.0, 1, True),
+        lambda: tab.convert(str(tab.EXAMPLE_PHOTO), tab.FIRST, "sideways", 1.0, 1, True),
+        lambda: tab.convert(str(tab.EXAMPLE_PHOTO), tab.FIRST, "blond -> black", 1.5, 1, True),
+        lambda: tab.convert(str(tab.EXAMPLE_PHOTO), tab.FIRST, "blond -> black", 1.0, 0, True),
+        lambda: tab.convert(str(tab.EXAMPLE_PHOTO), tab.FIRST, "blond -> black", 1.0, 9, True),
+        lambda: tab.convert(str(tab.EXAMPLES_DIR / "black_face_1.png"), tab.FIRST, "black -> blond", 1.0, 1,
+                            False),  # no face found and no fallback asked for
+        lambda: tab.convert(__file__, tab.FIRST, "blond -> black", 1.0, 1, True),  # a Python file is no image
         lambda: tab.random_face(-1, "blond"),
         lambda: tab.random_face(0, "green"),
     ],
@@ -132,3 +209,25 @@ def test_tab_converts_an_example_and_draws_reproducible_faces():
 def test_tab_bad_input_is_a_message(call):
     with pytest.raises(gr.Error):
         call()
+
+
+def test_a_cyclegan_of_labelled_photos_learns_masks_from_the_drawn_hair(real_photo_folder, tmp_path):
+    """Real-photo path on the project's stand-in archives: hair colours from the labels (and the shipped
+    real-photo referee's pseudo labels), Celeb1k-style drawn hair masks teaching the attention mask,
+    and held-out metrics on the test split."""
+    from genai_core.registry import get
+    from genai_core.train import Trainer
+    from genai_core.train.cyclegan import CycleGANTask
+
+    spec = get("cyclegan_real_hair")
+    referee = "weights/real_face_referee"
+    real = ["data.source=real", f"data.path={real_photo_folder}", f"data.pseudo_labels={referee}",
+            "data.pseudo_confidence=0.5", f"eval.referee={referee}", "hair_mask_weight=1.0"]
+    cfg = spec.config([*spec.tiny, f"out_dir={tmp_path}", *real])
+    task = CycleGANTask(cfg, torch.device("cpu"))
+    assert task.domain_a.has_mask.any() and not task.domain_a.has_mask.all()  # drawn masks only (no parser)
+    assert any(task.train_step(step)["loss_hair_mask"] > 0 for step in range(12))  # batches with a mask
+    assert Trainer(CycleGANTask, cfg).fit() == "finished"
+    metrics = __import__("json").loads((tmp_path / "exported.json").read_text())["metrics"]
+    wanted = {"success_black_to_blond", "psnr_outside_hair_blond_to_black", "mask_iou_blond_to_black"}
+    assert wanted <= set(metrics)

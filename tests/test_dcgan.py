@@ -56,7 +56,7 @@ def test_tiny_training_logs_floats_evaluates_and_exports(runs):
 
 
 def test_dcgan_init_is_applied_to_every_layer():
-    nets = build_dcgan(OmegaConf.create({"latent_dim": 100, "ngf": 32, "ndf": 32}))
+    nets = build_dcgan(OmegaConf.create({"latent_dim": 100, "ngf": 32, "ndf": 32, "d_norm": "batch"}))
     for net in nets.values():
         convs = [m for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
         norms = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
@@ -65,7 +65,7 @@ def test_dcgan_init_is_applied_to_every_layer():
 
 
 def test_shapes_and_ranges():
-    nets = build_dcgan(OmegaConf.create({"latent_dim": 100, "ngf": 8, "ndf": 8}))
+    nets = build_dcgan(OmegaConf.create({"latent_dim": 100, "ngf": 8, "ndf": 8, "d_norm": "spectral"}))
     images = nets["generator"](torch.randn(3, 100))
     assert images.shape == (3, 3, 64, 64) and images.abs().max() <= 1
     assert nets["discriminator"](images).shape == (3,)
@@ -102,11 +102,14 @@ def demo(face_pipeline, monkeypatch):
 
 
 def test_walk_exports_readable_gif_and_mp4_and_settings(demo):
-    gif, mp4, strip, files = demo.walk(0, 5, 7, 10, 0.8)
-    assert iio.imread(gif).shape == (7, 256, 256, 3)  # 7 frames, faces shown 4x
-    assert iio.imread(mp4).shape[1:] == (256, 256, 3)
+    gif, strip, files = demo.walk(0, 5, 7, 10, 0.8)
+    frames = iio.imread(gif)
+    assert frames.shape == (7, 256, 256, 3)  # 7 frames, faces shown 4x
+    mp4 = iio.imread(demo.walk_video(0, 5, 7, 10, 0.8))
+    assert mp4.shape[1:] == (256, 256, 3)
+    assert np.abs(mp4[0].astype(int) - frames[0]).mean() < 8  # the same walk
     assert strip.shape[0] == 128 and strip.shape[1] == 128 * 7  # all 7 frames (<= 10)
-    settings = json.loads(open(files[2]).read())
+    settings = json.loads(open(files[1]).read())
     assert settings["seed_a"] == 0 and settings["seed_b"] == 5 and settings["truncation"] == 0.8
 
 
@@ -147,7 +150,8 @@ def test_tab_builds_with_api_names():
     with gr.Blocks() as blocks:
         demos.dcgan.build()
     names = {d.api_name for d in blocks.fns.values()}
-    assert {"dcgan_grid", "dcgan_walk", "dcgan_pick", "dcgan_pick_start", "dcgan_pick_end"} <= names
+    assert {"dcgan_grid", "dcgan_walk", "dcgan_walk_video", "dcgan_pick", "dcgan_pick_start",
+            "dcgan_pick_end"} <= names
 
 
 def _jpeg(seed: int) -> bytes:
@@ -185,3 +189,17 @@ def test_synthetic_faces_are_reproducible_and_varied():
     assert a.shape == (6, 3, 64, 64) and a.dtype == torch.uint8
     torch.testing.assert_close(a, b)
     assert not torch.equal(a[0], a[1])
+
+
+def test_bf16_autocast_is_a_setting_and_changes_faces_invisibly(monkeypatch):
+    from genai_core.registry import load_pipeline
+
+    pipeline = load_pipeline("dcgan")
+    z = pipeline.latents(0, 8)
+    monkeypatch.setenv("GENAI_BF16", "0")
+    exact = pipeline.images(z)
+    assert torch.equal(exact, pipeline.generator(z).clamp(-1, 1))
+    monkeypatch.setenv("GENAI_BF16", "1")
+    fast = pipeline.images(z)
+    assert fast.dtype == torch.float32 and 0 < (fast - exact).abs().max() * 127.5 < 6
+    assert torch.equal(pipeline.images(z[3:4])[0], fast[3])  # a face still depends on its own latent only

@@ -41,8 +41,10 @@ def test_a_job_trains_reports_and_is_promoted_then_reverted(jobs):
     jobs.wait(60)
     status = jobs.status()
     assert status.state == "finished" and status.step == 30
-    text, curves, sample = train.poll()
-    assert "finished" in text and curves.ndim == 3 and sample.ndim == 3
+    text, losses, evals, sample = train.poll()
+    assert "finished" in text and sample.ndim == 3
+    assert set(losses.columns) == {"step", "value", "series"} and len(losses) and len(evals)
+    assert losses["step"].max() == 30 and "loss_g" in set(losses["series"])
 
     spec = registry.get("toy_curve")
     shipped = (spec.weights_dir / "model.safetensors").read_bytes()
@@ -83,6 +85,7 @@ def test_one_job_at_a_time_then_stop_and_resume(jobs):
         ("batch_size: -4", "batch_size must be a positive integer"),
         ("lr: 5", "lr must be"),
         ("out_dir: /etc", "set by the Train tab"),
+        ("snapshot_every: 1", "command-line runs only"),
         ("- just a list", "mapping"),
     ],
 )

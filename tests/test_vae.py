@@ -13,6 +13,7 @@ from PIL import Image
 
 from demos import vae as tab
 from genai_core.data.faces import PRESETS, load_face_photos, render_batch
+from genai_core.data.real_faces import PRESETS as REAL_PRESETS
 from genai_core.metrics.image import psnr
 from genai_core.models.vae import FaceVAE, kl_divergence
 from genai_core.registry import load_pipeline
@@ -77,22 +78,33 @@ def test_shipped_vae_reconstructs_fresh_faces_and_the_prior_is_seeded():
     assert walk.shape == (5, 3, 64, 64) and torch.allclose(walk[0], vae.prior(1, 0)[0], atol=1e-5)
 
 
-def test_arithmetic_needs_labelled_faces():
+def test_arithmetic_presets_follow_the_model():
     images, intended = load_pipeline("vae_faces").arithmetic(next(iter(PRESETS)), 0, n=128)
     assert images.shape == (4, 3, 64, 64) and intended in PRESETS[next(iter(PRESETS))]
-    with pytest.raises(ValueError, match="unlabelled"):
-        load_pipeline("vae_real_faces").arithmetic(next(iter(PRESETS)), 0)
+    real = load_pipeline("vae_real_faces")
+    assert real.real and set(real.presets) == set(REAL_PRESETS)
+    with pytest.raises(ValueError, match="unknown preset"):
+        real.arithmetic(next(iter(PRESETS)), 0)
 
 
-def test_tab_handlers_return_images_and_a_video():
+def test_tab_handlers_return_images_and_a_video(tmp_path):
     grid = tab.generate(tab.FIRST, 4, 0, 1.0)
     assert grid.ndim == 3 and np.array_equal(grid, tab.generate(tab.FIRST, 4, 0, 1.0))
-    shown, recon, score = tab.reconstruct("Real photos (CelebA-HQ)", str(tab.EXAMPLES[0]))
-    assert shown.shape == recon.shape == (128, 128, 3) and "PSNR" in score
+    shown, recon, score = tab.reconstruct(tab.FIRST, str(tab.EXAMPLES[0]))
+    assert shown.shape == recon.shape == (128, 128, 3) and "PSNR" in score and "centred square" in score
+    # a face in a larger photo is found and framed
+    scene = Image.new("RGB", (900, 700), (60, 60, 90))
+    face = Image.open(tab.EXAMPLES_DIR / "blond_face_1.png").convert("RGB")
+    scene.paste(face.resize((300, 300)), (400, 200))
+    scene.save(tmp_path / "scene.png")
+    _, _, score = tab.reconstruct(tab.FIRST, str(tmp_path / "scene.png"))
+    assert "face found and framed" in score
     strip, video = tab.interpolate(tab.FIRST, None, 0, str(tab.EXAMPLES[1]), 1, 6, 8)
     assert strip.ndim == 3 and iio.imread(video).shape[0] == 6
-    gallery = tab.arithmetic(tab.FIRST, next(iter(PRESETS)), 0)
-    assert len(gallery) == 4 and "result" in gallery[3][1]
+    picture = tab.arithmetic(tab.FIRST, next(iter(REAL_PRESETS)), 0)
+    assert picture.ndim == 3 and picture.shape[1] > 4 * 160
+    drawn = tab.arithmetic(tab.PROCEDURAL, next(iter(PRESETS)), 0)
+    assert np.array_equal(drawn, tab.arithmetic(tab.PROCEDURAL, next(iter(PRESETS)), 0))
 
 
 @pytest.mark.parametrize(
@@ -104,7 +116,8 @@ def test_tab_handlers_return_images_and_a_video():
         lambda: tab.reconstruct(tab.FIRST, None),
         lambda: tab.reconstruct(tab.FIRST, __file__),
         lambda: tab.interpolate(tab.FIRST, None, 0, None, 1, 1, 8),
-        lambda: tab.arithmetic("Real photos (CelebA-HQ)", next(iter(PRESETS)), 0),
+        lambda: tab.interpolate(tab.FIRST, __file__, 0, None, 1, 4, 8),
+        lambda: tab.arithmetic(tab.FIRST, next(iter(PRESETS)), 0),  # a drawn-faces preset on photos
         lambda: tab.arithmetic(tab.FIRST, "king - man + woman", 0),
     ],
 )

@@ -7,7 +7,7 @@ opencv-python-headless 4.x wheel (cv2.data; 5.x no longer bundles it): a few hun
 download, fast on a CPU. The framing is LFW's face-plus-hair crop, calibrated once on the LFW
 training crops: there the detector's box is 81 px wide and centred 10 px below the middle of the
 128 px crop, so a crop is FRAMING_SIDE box widths wide, its centre FRAMING_RAISE box widths above the
-box's (weights/cyclegan_real_faces/card.md).
+box's (weights/cyclegan_real_hair/card.md).
 """
 
 import functools
@@ -99,16 +99,26 @@ class FramedFace:
     box: tuple[int, int, int]  # (left, top, side) of the square crop in photo pixels (may overhang)
     face: torch.Tensor  # (3, size, size) in [-1, 1]: the crop at the model's size
     found: bool  # False: no face was found and the crop is the centred square
-    faces: int  # how many faces the detector found
+    faces: list[tuple[float, float, float, float]]  # every face the detector found, the largest first
+
+
+def _upright_photo(image) -> Image.Image:
+    photo = open_photo(image)
+    if max(photo.size) > WORK_SIDE:
+        scale = WORK_SIDE / max(photo.size)
+        photo = photo.resize((round(photo.width * scale), round(photo.height * scale)), Image.LANCZOS)
+    return photo
+
+
+def _centred_box(photo: Image.Image) -> tuple[int, int, int]:
+    side = min(photo.size)
+    return (photo.width - side) // 2, (photo.height - side) // 2, side
 
 
 def frame_face(image, size: int, face: int = 0, centred_if_none: bool = False) -> FramedFace:
     """The face number `face` (0 = the largest) framed like the training photos and resized to size,
     with where it came from. No face: NoFaceError, or the centred square if centred_if_none."""
-    photo = open_photo(image)
-    if max(photo.size) > WORK_SIDE:
-        scale = WORK_SIDE / max(photo.size)
-        photo = photo.resize((round(photo.width * scale), round(photo.height * scale)), Image.LANCZOS)
+    photo = _upright_photo(image)
     faces = find_faces(photo)
     if faces and not 0 <= face < len(faces):
         raise ValueError(f"face number must be from 1 to {len(faces)}: the photo shows {len(faces)} faces")
@@ -118,13 +128,20 @@ def frame_face(image, size: int, face: int = 0, centred_if_none: bool = False) -
         centre_x, centre_y = x + w / 2, y + h / 2 - FRAMING_RAISE * w
         box = (round(centre_x - side / 2), round(centre_y - side / 2), side)
     elif centred_if_none:
-        side = min(photo.size)
-        box = ((photo.width - side) // 2, (photo.height - side) // 2, side)
+        box = _centred_box(photo)
     else:
         raise NoFaceError("no face was found in the photo: upload a photo of a face seen from the front, or "
                           "tick 'Use a centred crop when no face is found'")
     pixels = to_tensor(photo)
-    return FramedFace(pixels, box, _crop(pixels, box, size), bool(faces), len(faces))
+    return FramedFace(pixels, box, _crop(pixels, box, size), bool(faces), faces)
+
+
+def frame_centred(image, size: int) -> FramedFace:
+    """The photo's centred square resized to size, without looking for a face (drawn faces, which
+    fill their square as the training renders did)."""
+    photo = _upright_photo(image)
+    pixels, box = to_tensor(photo), _centred_box(photo)
+    return FramedFace(pixels, box, _crop(pixels, box, size), False, [])
 
 
 def _crop(photo: torch.Tensor, box: tuple[int, int, int], size: int) -> torch.Tensor:

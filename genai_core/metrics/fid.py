@@ -55,8 +55,11 @@ def tf_bilinear(x: torch.Tensor, size: int = 299) -> torch.Tensor:
 
 @torch.no_grad()
 def inception_features(images: torch.Tensor) -> np.ndarray:
-    """images (N, 3, H, W) in [-1, 1] -> (N, 2048) float64 pool features."""
+    """images (N, 3 or 1, H, W) in [-1, 1] -> (N, 2048) float64 pool features (grey images are given
+    to the network as three equal channels, as the FID of MNIST-style data is usually taken)."""
     model, out = inception(), []
+    if images.shape[1] == 1:
+        images = images.expand(-1, 3, -1, -1)
     for chunk in images.split(BATCH):
         pixels = ((chunk.float().clamp(-1, 1) + 1) * 127.5).round()  # as if saved as 8-bit images
         x = tf_bilinear(pixels) if pixels.shape[-1] != 299 or pixels.shape[-2] != 299 else pixels
@@ -84,3 +87,16 @@ def cached_features(key: str, images_fn) -> np.ndarray:
 
 def fid(features_a: np.ndarray, features_b: np.ndarray) -> float:
     return frechet_distance(features_a, features_b)
+
+
+def fid_table(reference_key: str, reference_fn, floor_key: str, floor_fn, generated: dict) -> list[dict]:
+    """Rows {images, count, fid}: the real-image floor (floor_fn's real images, e.g. training photos,
+    against the reference set, e.g. held-out ones) and each generated set (name -> images or a function
+    making them) against the same reference. Real sets are cached under their keys."""
+    reference = cached_features(reference_key, reference_fn)
+    floor = cached_features(floor_key, floor_fn)
+    rows = [{"images": f"real: {floor_key} (floor)", "count": len(floor), "fid": fid(floor, reference)}]
+    for name, images in generated.items():
+        images = images() if callable(images) else images
+        rows.append({"images": name, "count": len(images), "fid": fid(inception_features(images), reference)})
+    return rows

@@ -15,7 +15,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..data.shapes import WORDS, normalise_words, unknown_words
+from ..data import face_captions, shapes
+
+# world -> how its prompts become words (synonyms mapped, punctuation the world ignores dropped)
+WORDS_OF = {"shapes": shapes.normalise_words, "faces": face_captions.tokens}
 
 PAD, UNK, CLS = 0, 1, 2
 SPECIAL = ("<pad>", "<unk>", "<cls>")
@@ -59,8 +62,11 @@ class TextEncoder(nn.Module):
 class TinyCLIP(nn.Module):
     def __init__(self, vocab: list[str], image_size: int = 64, context: int = 16, dim: int = 128,
                  channels=(16, 32, 64, 96), text_width: int = 128, text_layers: int = 2,
-                 heads: int = 4):
+                 heads: int = 4, world: str = "shapes"):
         super().__init__()
+        if world not in WORDS_OF:
+            raise ValueError(f"model.world must be one of {', '.join(WORDS_OF)}, got {world!r}")
+        self.words = WORDS_OF[world]
         self.vocab = list(SPECIAL) + [w for w in vocab if w not in SPECIAL]
         self.index = {w: i for i, w in enumerate(self.vocab)}
         self.image_size, self.context = image_size, context
@@ -74,14 +80,15 @@ class TinyCLIP(nn.Module):
         past the context are cut. Lower-cased, punctuation dropped, synonyms mapped ("under" -> below)."""
         ids = torch.full((len(texts), self.context), PAD, dtype=torch.long)
         for row, text in enumerate(texts):
-            words = [CLS] + [self.index.get(w, UNK) for w in normalise_words(text)]
+            words = [CLS] + [self.index.get(w, UNK) for w in self.words(text)]
             words = words[: self.context]
             ids[row, : len(words)] = torch.tensor(words)
         return ids
 
     def unknown_words(self, text: str) -> list[str]:
-        """Words outside this model's vocabulary (saved with its weights, so it may predate WORDS)."""
-        return unknown_words(text, self.index)
+        """Words outside this model's vocabulary (saved with its weights, so it may predate its world's
+        word list), in order, without repeats."""
+        return list(dict.fromkeys(w for w in self.words(text) if w not in self.index))
 
     def encode_text(self, ids: torch.Tensor) -> torch.Tensor:
         return self.text(ids)
@@ -103,8 +110,9 @@ class TinyCLIP(nn.Module):
 
 def build_clip(model_cfg) -> dict[str, nn.Module]:
     get = model_cfg.get
-    vocab = list(get("vocab") or WORDS)
+    world = get("world", "shapes")
+    vocab = list(get("vocab") or (shapes.WORDS if world == "shapes" else face_captions.WORDS))
     clip = TinyCLIP(vocab, int(get("image_size", 64)), int(get("context", 16)), int(get("dim", 128)),
                     tuple(get("channels", (16, 32, 64, 96))), int(get("text_width", 128)),
-                    int(get("text_layers", 2)), int(get("heads", 4)))
+                    int(get("text_layers", 2)), int(get("heads", 4)), world)
     return {"clip": clip}

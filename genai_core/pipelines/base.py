@@ -1,5 +1,8 @@
 """A pipeline = shipped networks + the code that turns a seed and settings into a result."""
 
+import contextlib
+import functools
+import os
 from pathlib import Path
 
 import numpy as np
@@ -7,10 +10,30 @@ import torch
 
 from ..checkpoint import load_config, load_weights
 
+BF16_ENV = "GENAI_BF16"  # "auto" (default): bf16 where the CPU has bf16 units and the model allows it
+
+
+@functools.cache
+def cpu_has_bf16() -> bool:
+    """AMX or AVX-512 BF16 units (oneDNN runs bf16 matmuls and convolutions natively on them)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
 
 class Pipeline:
     build = None  # model_cfg -> {name: nn.Module}; the same builder the trainer uses
     shipped: tuple[str, ...] = ()  # which of those networks model.safetensors holds
+    # bf16 autocast is allowed where its change to the results was measured as invisible (the card
+    # says by how much); GENAI_BF16=0 turns it off everywhere, =1 on for these models on any CPU
+    allows_bf16 = False
+
+    def autocast(self):
+        """The context a pipeline runs its networks in: bf16 autocast on the CPU where allowed."""
+        setting = os.environ.get(BF16_ENV, "auto").strip().lower()
+        on = self.allows_bf16 and (setting in ("1", "on", "true") or (setting == "auto" and cpu_has_bf16()))
+        return torch.autocast("cpu", dtype=torch.bfloat16) if on else contextlib.nullcontext()
 
     def __init__(self, cfg, modules: dict[str, torch.nn.Module]):
         self.cfg = cfg

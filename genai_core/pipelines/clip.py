@@ -1,5 +1,6 @@
-"""CLIP pipelines for the prompt optimiser: the small CLIP trained on the shapes world, and (when the
-transformers package and a downloaded checkpoint are available) OpenAI's CLIP as the thesis used it.
+"""CLIP pipelines for the prompt optimiser: the small CLIPs trained here (shapes world, faces), and
+(when the transformers package and a downloaded checkpoint are available) OpenAI's CLIP as the thesis
+used it.
 
 Both have the same surface: `input_size` (the side the optimiser should resize its crops to),
 `embed_images(x)` (differentiable with respect to x, so the optimiser can follow the gradient),
@@ -13,7 +14,7 @@ from ..models.clip import build_clip
 from .base import Pipeline
 
 
-class ShapesCLIPPipeline(Pipeline):
+class TinyCLIPPipeline(Pipeline):
     build = staticmethod(build_clip)
     shipped = ("clip",)
 

@@ -77,7 +77,17 @@ class CWGANPipeline(Pipeline):
         """Draw n inputs [z, random labels], let the referee read the faces, average each group's input.
 
         The whole generator input is averaged (z and the label entries): that input is the latent
-        vector of a conditional GAN. Groups the referee never saw in the draw are left out."""
+        vector of a conditional GAN. Groups the referee never saw in the draw are left out. Computed
+        once per (referee, seed, n): drawing and judging 512 faces is most of an arithmetic request."""
+        cache = self.__dict__.setdefault("_group_means", {})
+        key = (id(referee), seed, n)
+        if key not in cache:
+            if len(cache) >= 64:
+                cache.clear()
+            cache[key] = self._group_means(referee, seed, n)
+        return cache[key]
+
+    def _group_means(self, referee, seed: int, n: int) -> dict[str, torch.Tensor]:
         gen = torch.Generator().manual_seed(seed)
         z = torch.randn(n, self.generator.latent_dim, generator=gen)
         labels = (torch.rand(n, len(self.label_names), generator=gen) < 0.5).float()

@@ -1,19 +1,31 @@
 """Hair-colour translation with the CycleGAN generators: any photo in, converted and round-trip out.
 
-The generators work at the training resolution (64x64). A larger photo is converted at that size
-and only the *change* is enlarged and added to the photo (out = photo + up(G(x) - x)): the
-generator leaves skin and background almost untouched, so their full-resolution detail survives,
-while the hair takes the new colour.
+The generators work at the training resolution (64x64). A photo's face is framed like the training
+photos (genai_core.data.photos), converted at that size, and only the *change* is enlarged and
+added back into the full photo (out = photo + up(G(x) - x)) with a feathered edge: the generator's
+attention mask leaves skin and background untouched, so their full-resolution detail survives,
+while the hair takes the new colour over its own texture.
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ..data.faces import HAIR_COLOURS, render_batch
+from ..data.photos import FramedFace, paste_change
 from ..images import image_grid
 from ..models.cyclegan import build_cyclegan
 from .base import Pipeline
+
+
+@dataclass
+class PhotoConversion:
+    converted: torch.Tensor  # (3, H, W) in [-1, 1]: the whole photo with the face's hair changed
+    round_trip: torch.Tensor  # (3, H, W): converted back
+    faces: torch.Tensor  # (3, 3, s, s): the framed face at the model's size, converted, round trip
+    mask: torch.Tensor | None  # (1, s, s) in [0, 1]: where the generator changed the face (attention)
 
 
 class CycleGANPipeline(Pipeline):
@@ -60,7 +72,23 @@ class CycleGANPipeline(Pipeline):
         back = (out + enlarge(round_trip - converted) * strength).clamp(-1, 1)
         return out[0], back[0]
 
-
+    @torch.no_grad()
+    def convert_framed(self, framed: FramedFace, direction: str, strength: float = 1.0) -> PhotoConversion:
+        """A framed face (genai_core.data.photos.frame_face at the model's size) -> the whole photo with
+        the change pasted back; strength in [0, 1] scales the change."""
+        if not 0.0 <= strength <= 1.0:
+            raise ValueError(f"strength must be between 0 and 1, got {strength}")
+        forward, backward = self.generators(direction)
+        face = framed.face[None]
+        converted, mask = forward.forward_with_mask(face)
+        converted = face + strength * (converted - face)
+        round_trip = backward(converted)
+        return PhotoConversion(
+            converted=paste_change(framed, (converted - face)[0]),
+            round_trip=paste_change(framed, (round_trip - face)[0]),
+            faces=torch.cat([face, converted, round_trip]),
+            mask=None if mask is None else mask[0],
+        )
 
     def sample_image(self, n: int, seed: int) -> np.ndarray:
         """n procedural faces with domain A's hair (top row), converted to B (middle) and back (bottom)."""

@@ -3,7 +3,7 @@ heatmaps. The tokenizer is loaded from the weights folder, next to the weights."
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -26,6 +26,7 @@ class Translation:
     notes: list[str]  # limits reached, for the reader
     tokens: int  # French tokens decoded
     seconds: float
+    ids: list[list[int]] = field(default_factory=list)  # each sentence's French token ids
 
     @property
     def tokens_per_second(self) -> float:
@@ -120,17 +121,20 @@ class TranslatorPipeline(Pipeline):
                    for s in sentences]
         seconds = time.perf_counter() - start
         tokens = sum(len(row) + 1 for row in ids)  # the tokens decoded, each sentence's </s> included
-        return Translation(" ".join(self.tokenizer.decode_batch(ids)), sentences, notes, tokens, seconds)
+        return Translation(" ".join(self.tokenizer.decode_batch(ids)), sentences, notes, tokens, seconds,
+                           [list(row) for row in ids])
 
     @torch.no_grad()
-    def attention(self, text: str, layer: int, head: int | None, beam: int = 1):
+    def attention(self, text: str, layer: int, head: int | None, beam: int = 1,
+                  out_ids: list[int] | None = None):
         """Cross-attention of decoder `layer` (0-based), `head` (0-based, None = mean of heads)
-        while producing the translation. Returns (weights (target x source), source tokens,
-        target tokens, translation); row t is what the decoder looked at to emit target token t."""
+        while producing the translation (out_ids: its token ids when already decoded). Returns
+        (weights (target x source), source tokens, target tokens, translation); row t is what the
+        decoder looked at to emit target token t."""
         layers, heads = len(self.transformer.decoder), self.cfg.model.heads
         if not 0 <= layer < layers or (head is not None and not 0 <= head < heads):
             raise ValueError(f"layer must be 1-{layers} and head 1-{heads}")
-        out_ids = self.translate_ids(text, beam)
+        out_ids = self.translate_ids(text, beam) if out_ids is None else out_ids
         src = self.encode([text])
         tgt = torch.tensor([[2, *out_ids]])
         memory = self.transformer.encode(src)
@@ -141,8 +145,9 @@ class TranslatorPipeline(Pipeline):
         target = [token_label(self.tokenizer.id_to_token(i)) for i in [*out_ids, 3]]
         return weights.float().numpy(), source, target, self.tokenizer.decode(out_ids)
 
-    def heatmap(self, text: str, layer: int, head: int | None, beam: int = 1) -> np.ndarray:
-        weights, source, target, translation = self.attention(text, layer, head, beam)
+    def heatmap(self, text: str, layer: int, head: int | None, beam: int = 1,
+                out_ids: list[int] | None = None) -> np.ndarray:
+        weights, source, target, translation = self.attention(text, layer, head, beam, out_ids)
         title = f"decoder layer {layer + 1}, " + ("mean of heads" if head is None else f"head {head + 1}")
         return attention_figure(weights, source, target, title)
 

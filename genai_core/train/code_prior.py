@@ -16,12 +16,15 @@ both, and the tab refuses a prior trained on other models instead of drawing noi
 import numpy as np
 import torch
 import torch.nn.functional as F
+from omegaconf import OmegaConf
 
+from ..data import face_captions
 from ..data.shapes import caption, check_image, render_scenes, sample_scenes
-from ..images import image_grid
-from ..metrics.code_prior import reads_as_scene
+from ..images import image_grid, to_model_range
+from ..metrics.code_prior import reads_as_asked, reads_as_scene
 from ..models.code_prior import build_code_prior
 from ..pipelines.code_prior import clip_fingerprint, vqgan_fingerprint
+from ..pipelines.face_referee import FaceRefereePipeline
 from .task import EpochSampler, Task, decay_groups, warmup_cosine
 
 EVAL_SEED = 3_000_000_019  # held-out scenes: far from every training seed
@@ -134,4 +137,95 @@ class CodePriorTask(Task):
     def sample_grid(self):
         """Top row: held-out captions' samples; bottom row: unconditional samples."""
         conditioned = self.samples(8, self.clip.embed_texts(self.val_prompts[:8]))
+        return image_grid(torch.cat([conditioned, self.samples(8)]), nrow=8)
+
+
+@torch.no_grad()
+def encode_photos(vqgan, clip, photos: torch.Tensor, specs: list[dict], captions_per_photo: int,
+                  seed: int) -> dict[str, torch.Tensor]:
+    """Photos (uint8) and their mirror images as "codes" (2N, h * w) int16, "image" (2N, dim) and
+    "text" (2N, captions_per_photo, dim) float16: the VQGAN's codes, CLIP's embedding of the photo and
+    of captions composed from its labels (genai_core.data.face_captions)."""
+    parts: dict[str, list[torch.Tensor]] = {"codes": [], "image": [], "text": []}
+    rng = np.random.default_rng(seed)
+    for mirrored in (False, True):
+        for start in range(0, len(photos), ENCODE_BATCH):
+            images = to_model_range(photos[start : start + ENCODE_BATCH])
+            images = images.flip(3) if mirrored else images
+            chunk = specs[start : start + ENCODE_BATCH]
+            parts["codes"].append(vqgan.encode(images)[1].flatten(1).cpu().to(torch.int16))
+            parts["image"].append(clip.embed_images(images).cpu().half())
+            texts = [face_captions.caption(s, rng) for s in chunk for _ in range(captions_per_photo)]
+            text = clip.embed_texts(texts).cpu().half()
+            parts["text"].append(text.view(len(chunk), captions_per_photo, -1))
+    return {k: torch.cat(v) for k, v in parts.items()}
+
+
+class FaceCodePriorTask(CodePriorTask):
+    """The code prior of the faces pair: the GPT over vqgan_faces' code grids, conditioned on clip_faces'
+    embeddings of training photos (and their mirror images) or of captions composed from their labels
+    (a fresh one of data.captions each time). Evaluated on the held-out test people: val_nll given a
+    caption naming all of a photo's known labels, and text_fidelity, the share of samples for held-out
+    prompts whose every requested attribute the real-face referee reads."""
+
+    def __init__(self, cfg, device):
+        Task.__init__(self, cfg, device)
+        from ..registry import get
+        from .clip import face_photos
+
+        self.vqgan, self.clip = get(cfg.data.vqgan).load_pipeline(), get(cfg.data.clip).load_pipeline()
+        side = self.vqgan.latent_shape[1]
+        cfg.model.n_codes, cfg.model.length = int(self.vqgan.vqgan.n_embed), side * side
+        cfg.model.cond_dim = int(self.clip.embed_texts(["a"]).shape[1])
+        cfg.data.vqgan_fingerprint = vqgan_fingerprint(self.vqgan)
+        cfg.data.clip_fingerprint = clip_fingerprint(self.clip)
+        self.side = side
+        clip_cfg = self.clip.cfg
+        keys = ("source", "path", "sources", "procedural_size")
+        source = OmegaConf.merge(clip_cfg, {"data": {k: cfg.data[k] for k in keys}})
+        source.data.pseudo_labels = cfg.data.pseudo_labels
+        photos, specs = face_photos(source, "train")
+        captions = int(cfg.data.captions)
+        self.data = encode_photos(self.vqgan, self.clip, photos, specs, captions, int(cfg.seed))
+        test, test_specs = face_photos(source, "test")
+        pick = torch.randperm(len(test), generator=torch.Generator().manual_seed(EVAL_SEED))[
+            : int(cfg.data.val_photos)].tolist()
+        test, test_specs = test[pick], [test_specs[i] for i in pick]
+        self.val = {"codes": self.vqgan.encode(to_model_range(test))[1].flatten(1).cpu().to(torch.int16)}
+        self.val_prompts = [face_captions.phrase(s) for s in test_specs]
+        self.eval_prompts = face_captions.held_out_prompts(int(cfg.eval.samples), EVAL_SEED)
+        self.sampler = EpochSampler(len(self.data["codes"]), int(cfg.batch_size), int(cfg.seed))
+        self.prior = build_code_prior(cfg.model)["prior"].to(device)
+        self.modules = {"prior": self.prior}
+        groups = decay_groups(self.prior, cfg.weight_decay)
+        self.optimizers = {"prior": torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95))}
+
+    def conditions(self, index: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        n, captions = len(index), self.data["text"].shape[1]
+        pick = torch.randint(captions, (n,), generator=generator)
+        text = self.data["text"][index, pick].float()
+        image = self.data["image"][index].float()
+        noise = torch.randn(image.shape, generator=generator) * float(self.cfg.image_noise)
+        image = F.normalize(image + noise, dim=1)
+        use_text = torch.rand(n, 1, generator=generator) < float(self.cfg.text_share)
+        cond = torch.where(use_text, text, image)
+        dropped = torch.rand(n, 1, generator=generator) < float(self.cfg.drop_condition)
+        return torch.where(dropped, torch.full_like(cond, float("nan")), cond)
+
+    def evaluate(self):
+        codes = self.val["codes"].long().to(self.device)
+        text = self.clip.embed_texts(self.val_prompts)
+        metrics = {"val_nll": float(self.prior.nll(codes, text.to(self.device)).mean()),
+                   "unconditional_nll": float(self.prior.nll(codes).mean())}
+        referee = self.referee(FaceRefereePipeline)
+        if referee is not None:
+            prompts = [face_captions.phrase(s) for s in self.eval_prompts]
+            drawn = self.samples(len(prompts), self.clip.embed_texts(prompts))
+            metrics["text_fidelity"] = float(np.mean(reads_as_asked(referee, drawn, self.eval_prompts)))
+        return metrics
+
+    def sample_grid(self):
+        """Top row: held-out prompts' samples; bottom row: unconditional samples."""
+        prompts = [face_captions.phrase(s) for s in self.eval_prompts[:8]]
+        conditioned = self.samples(len(prompts), self.clip.embed_texts(prompts))
         return image_grid(torch.cat([conditioned, self.samples(8)]), nrow=8)

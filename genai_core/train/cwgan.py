@@ -12,6 +12,7 @@ from ..metrics.cwgan import cwgan_metrics
 from ..models.cwgan import build_cwgan, build_label_classifier, gradient_penalty, label_loss
 from ..pipelines.cwgan import label_tensor
 from ..pipelines.face_referee import FaceRefereePipeline
+from .pseudo_labels import fill_unknown
 from .task import EpochSampler, Task
 
 SAMPLE_SEED = 1234
@@ -26,15 +27,11 @@ def conditioning_faces(cfg, names: list[str]) -> tuple[torch.Tensor, torch.Tenso
         images, labels = load_labelled_faces(cfg.data, size, "train", cfg.seed)
         return images, label_tensor(labels, names)
     photos = load_labelled_photos(project_path(cfg.data.path), list(cfg.data.sources), size, "train")
-    labels = {n: photos.labels[n].clone() for n in names}
+    labels = photos.labels
     if cfg.data.pseudo_labels:
-        referee = FaceRefereePipeline.from_pretrained(project_path(cfg.data.pseudo_labels))
-        verdict = referee.predict(to_model_range(photos.images))
-        sure = float(cfg.data.pseudo_confidence)
-        for name in names:
-            prob = torch.from_numpy(verdict[f"{name}_prob"])
-            fill = (labels[name] < 0) & ((prob >= sure) | (prob <= 1 - sure))
-            labels[name][fill] = (prob[fill] > 0.5).float()
+        confidence = float(cfg.data.pseudo_confidence)
+        labels = fill_unknown(labels, photos.images, cfg.data.pseudo_labels, confidence, names)
+    labels = {n: labels[n] for n in names}
     table = label_tensor(labels, names)
     known = (table >= 0).all(1)
     return photos.images[known], table[known]

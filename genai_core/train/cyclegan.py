@@ -1,21 +1,30 @@
-"""CycleGAN training (book ch. 6): unpaired blond-haired and black-haired procedural faces.
+"""CycleGAN training (book ch. 6): unpaired blond-haired and black-haired faces.
 
-Domain A and domain B are rendered from different seeds, so no face appears in both: the model
-never sees a pair. Evaluation, however, can use pairs: the renderer draws each held-out face twice
-(source and target hair colour), which gives the exact hair mask and the ideal output.
+data.source=procedural: domain A and domain B are rendered from different seeds, so no face appears
+in both; evaluation draws each held-out face twice (source and target hair), which gives the exact
+hair mask and the ideal output. data.source=real: labelled photos (genai_core.data.real_faces) whose
+hair colour is known, person-disjoint train and test splits, each photo with a hair mask (drawn for
+Celeb1k, the face parser's elsewhere). The masks teach the generator's attention mask where hair is
+(hair_mask_weight), so the change stays in the hair.
 """
 
 import random
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
+from ..config import project_path
 from ..data.faces import HAIR_COLOURS, render_batch
+from ..data.hair_masks import hair_masks_for
+from ..data.real_faces import HAIR_COLOURS as REAL_HAIR_COLOURS
+from ..data.real_faces import load_labelled_photos
 from ..images import image_grid, to_model_range, to_uint8
-from ..metrics.cyclegan import cyclegan_metrics
+from ..metrics.cyclegan import cyclegan_metrics, real_cyclegan_metrics
 from ..models.cyclegan import build_cyclegan
 from ..pipelines.cyclegan import CycleGANPipeline
 from ..pipelines.face_referee import FaceRefereePipeline
+from .pseudo_labels import fill_unknown
 from .task import EpochSampler, Task
 
 SAMPLE_SEED = 1234
@@ -47,13 +56,46 @@ class ImagePool:
         return torch.stack(out)
 
 
-def _domain(cfg, colour: str, split: str) -> torch.Tensor:
-    """uint8 renders of one hair colour; each (colour, split) has its own seed: no shared faces."""
+@dataclass
+class HairDomain:
+    """The faces of one hair colour: uint8 images (N, 3, S, S), hair masks (N, 1, S, S) in {0, 1} and
+    which photos have a mask (a photo without one teaches the mask nothing)."""
+
+    images: torch.Tensor
+    masks: torch.Tensor
+    has_mask: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def _domain(cfg, colour: str, split: str) -> HairDomain:
+    """One hair colour's faces for split ("train" or "eval"): renders (each (colour, split) its own
+    seed, so no shared faces; their masks are unknown) or labelled photos."""
+    size = int(cfg.model.size)
+    if cfg.data.source == "real":
+        return _photo_domain(cfg, colour, "train" if split == "train" else "test")
     hair = float(HAIR_COLOURS.index(colour))
     offset = {"train": 0, "eval": 7_777_777}[split] + 1_000 * HAIR_COLOURS.index(colour)
     n = int(cfg.data.train_size if split == "train" else cfg.data.holdout)
-    images, _ = render_batch(n, cfg.seed + offset, int(cfg.model.size), hair_colour=hair)
-    return to_uint8(images)
+    images, _ = render_batch(n, cfg.seed + offset, size, hair_colour=hair)
+    return HairDomain(to_uint8(images), torch.zeros(n, 1, size, size), torch.zeros(n, dtype=torch.bool))
+
+
+def _photo_domain(cfg, colour: str, split: str) -> HairDomain:
+    """Photos labelled with this hair colour; for training, data.pseudo_labels (a referee) may also
+    label the photos whose hair colour is unknown where it is sure (data.pseudo_confidence)."""
+    folder, size = project_path(cfg.data.path), int(cfg.model.size)
+    photos = load_labelled_photos(folder, list(cfg.data.sources), size, split)
+    hair = photos.labels["hair_colour"]
+    if split == "train" and cfg.data.pseudo_labels:
+        confidence, names = float(cfg.data.pseudo_confidence), ["hair_colour"]
+        hair = fill_unknown(photos.labels, photos.images, cfg.data.pseudo_labels, confidence, names)[names[0]]
+    photos = photos.select(hair == REAL_HAIR_COLOURS.index(colour))
+    if not len(photos):
+        raise ValueError(f"no {colour}-haired photos in the {split} split of {', '.join(cfg.data.sources)}")
+    masks, has = hair_masks_for(folder, photos, size, parse_others=bool(cfg.data.parse_hair))
+    return HairDomain(photos.images, masks, has)
 
 
 def lsgan_loss(scores: torch.Tensor, real: bool) -> torch.Tensor:
@@ -70,13 +112,13 @@ class CycleGANTask(Task):
 
     def __init__(self, cfg, device):
         super().__init__(cfg, device)
-        if cfg.data.source != "procedural":
-            raise ValueError("cyclegan_hair trains on data.source=procedural (labelled hair colours)")
+        if cfg.data.source not in ("procedural", "real"):
+            raise ValueError("the CycleGAN trains on data.source=procedural or real (labelled hair colours)")
         self.colours = (cfg.model.domain_a, cfg.model.domain_b)
-        self.images_a = _domain(cfg, self.colours[0], "train")
-        self.images_b = _domain(cfg, self.colours[1], "train")
-        self.sampler_a = EpochSampler(len(self.images_a), cfg.batch_size, cfg.seed)
-        self.sampler_b = EpochSampler(len(self.images_b), cfg.batch_size, cfg.seed + 1)
+        self.domain_a = _domain(cfg, self.colours[0], "train")
+        self.domain_b = _domain(cfg, self.colours[1], "train")
+        self.sampler_a = EpochSampler(len(self.domain_a), cfg.batch_size, cfg.seed)
+        self.sampler_b = EpochSampler(len(self.domain_b), cfg.batch_size, cfg.seed + 1)
         nets = {k: v.to(device) for k, v in build_cyclegan(cfg.model).items()}
         self.modules = nets
         self.g_ab, self.g_ba, self.d_a, self.d_b = nets["g_ab"], nets["g_ba"], nets["d_a"], nets["d_b"]
@@ -107,8 +149,8 @@ class CycleGANTask(Task):
     def train_step(self, step):
         self._set_lr(step)
         cfg = self.cfg
-        real_a = to_model_range(self.images_a[self.sampler_a.indices(step)]).to(self.device)
-        real_b = to_model_range(self.images_b[self.sampler_b.indices(step)]).to(self.device)
+        real_a, hair_a, has_a = self._batch(self.domain_a, self.sampler_a.indices(step))
+        real_b, hair_b, has_b = self._batch(self.domain_b, self.sampler_b.indices(step))
 
         # generators: fool both discriminators, come back on both cycles, leave own domain alone
         fake_b, mask_ab = self.g_ab.forward_with_mask(real_a)
@@ -120,10 +162,13 @@ class CycleGANTask(Task):
         if cfg.identity_weight > 0:
             loss_identity = F.l1_loss(self.g_ab(real_b), real_b) + F.l1_loss(self.g_ba(real_a), real_a)
         loss_g = loss_adv + cfg.cycle_weight * loss_cycle + cfg.identity_weight * loss_identity
-        loss_mask = torch.zeros((), device=self.device)
+        loss_mask = loss_hair = torch.zeros((), device=self.device)
         if mask_ab is not None:  # attention masks: a small price per masked pixel keeps them to the hair
             loss_mask = mask_ab.mean() + mask_ba.mean()
             loss_g = loss_g + cfg.mask_weight * loss_mask
+            if cfg.hair_mask_weight > 0 and (has_a.any() or has_b.any()):
+                loss_hair = _mask_loss(mask_ab, hair_a, has_a) + _mask_loss(mask_ba, hair_b, has_b)
+                loss_g = loss_g + cfg.hair_mask_weight * loss_hair
         g_opt = self.optimizers["generators"]
         g_opt.zero_grad(set_to_none=True)
         loss_g.backward()
@@ -142,24 +187,50 @@ class CycleGANTask(Task):
             "loss_cycle": loss_cycle.item(),
             "loss_identity": loss_identity.item(),
             "mask": loss_mask.item() / 2,
+            "loss_hair_mask": loss_hair.item(),
             "loss_d_a": loss_d_a.item(),
             "loss_d_b": loss_d_b.item(),
         }
+
+    def _batch(self, domain: HairDomain, rows: torch.Tensor):
+        images, masks, has = to_model_range(domain.images[rows]), domain.masks[rows], domain.has_mask[rows]
+        if self.cfg.augment_flip:  # a mirrored face keeps its hair; global RNG: checkpointed
+            flip = (torch.rand(len(images)) < 0.5)[:, None, None, None]
+            images, masks = torch.where(flip, images.flip(3), images), torch.where(flip, masks.flip(3), masks)
+        return images.to(self.device), masks.to(self.device), has.to(self.device)
+
+    def held_out(self) -> tuple[HairDomain, HairDomain]:
+        if getattr(self, "_held_out", None) is None:
+            self._held_out = tuple(_domain(self.cfg, colour, "eval") for colour in self.colours)
+        return self._held_out
 
     def evaluate(self):
         referee = self.referee(FaceRefereePipeline)
         if referee is None:
             return {}
         pipeline = CycleGANPipeline.wrapping(self.cfg, {"g_ab": self.g_ab, "g_ba": self.g_ba})
+        if self.cfg.data.source == "real":
+            domains = self.held_out()
+            return real_cyclegan_metrics(pipeline, referee, dict(zip(self.colours, domains, strict=True)))
         return cyclegan_metrics(pipeline, referee, int(self.cfg.eval.samples), SAMPLE_SEED)
 
     def sample_grid(self):
-        """Rows: blond input, converted, round trip; then black input, converted, round trip."""
-        a = to_model_range(_domain_sample(self.cfg, self.colours[0])).to(self.device)
-        b = to_model_range(_domain_sample(self.cfg, self.colours[1])).to(self.device)
+        """Rows: A input, converted, round trip; then B input, converted, round trip."""
+        if self.cfg.data.source == "real":
+            a, b = (to_model_range(d.images[:6]).to(self.device) for d in self.held_out())
+        else:
+            a = to_model_range(_domain_sample(self.cfg, self.colours[0])).to(self.device)
+            b = to_model_range(_domain_sample(self.cfg, self.colours[1])).to(self.device)
         fake_b, fake_a = self.g_ab(a), self.g_ba(b)
         rows = [a, fake_b, self.g_ba(fake_b), b, fake_a, self.g_ab(fake_a)]
         return image_grid(torch.cat(rows).cpu(), nrow=len(a))
+
+
+def _mask_loss(mask: torch.Tensor, hair: torch.Tensor, has: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of the attention mask against the hair mask, over photos that have one."""
+    if not has.any():
+        return torch.zeros((), device=mask.device)
+    return F.binary_cross_entropy(mask[has].clamp(1e-4, 1 - 1e-4), hair[has])
 
 
 def _domain_sample(cfg, colour: str, n: int = 6) -> torch.Tensor:

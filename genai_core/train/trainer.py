@@ -47,8 +47,9 @@ class Trainer:
         self.step = 0
         self.history: list[dict] = []  # {"step", losses...} every log_every, {"step", "eval": {}}
         self.best: float | None = None
-        self.started = time.monotonic()
+        self.started, self.cpu_started = time.monotonic(), time.process_time()
         self.elapsed_before = 0.0  # wall time of earlier sessions of a resumed run
+        self.cpu_before = 0.0  # and their CPU time
         self._stop = threading.Event()
         if cfg.threads:
             torch.set_num_threads(int(cfg.threads))
@@ -69,8 +70,15 @@ class Trainer:
     def wall_time(self) -> float:
         return self.elapsed_before + time.monotonic() - self.started
 
+    @property
+    def cpu_time(self) -> float:
+        """CPU seconds of the process spent on this run: what time_budget counts, so runs compared at
+        equal CPU time stay comparable however busy the machine is."""
+        return self.cpu_before + time.process_time() - self.cpu_started
+
     def fit(self) -> str:
         """Train until total_steps or a stop request; return 'finished' or 'stopped'."""
+        self.cpu_started = time.process_time()  # loading data (parsing masks...) is not training
         if self.resume and self.checkpoint_path.exists():
             self._load_checkpoint()
         # the resolved config, as the task completed it (vocabulary sizes...), before the first step:
@@ -86,7 +94,7 @@ class Trainer:
             if self._stop.is_set():
                 reason = "stopped"
                 break
-            if self.cfg.time_budget is not None and self.wall_time >= float(self.cfg.time_budget):
+            if self.cfg.time_budget is not None and self.cpu_time >= float(self.cfg.time_budget):
                 reason = "time budget spent"
                 self._evaluate()
                 self._sample()
@@ -118,6 +126,8 @@ class Trainer:
             self._sample()
         if self.step % self.cfg.checkpoint_every == 0 and not last:
             self._save_checkpoint()
+        if self.cfg.snapshot_every and self.step % self.cfg.snapshot_every == 0:
+            self._snapshot()
 
     def _evaluate(self) -> None:
         self.task.train(False)
@@ -126,7 +136,7 @@ class Trainer:
         self.task.train(True)
         if not metrics:
             return
-        self.history.append({"step": self.step, "eval": metrics})
+        self.history.append({"step": self.step, "cpu_time": round(self.cpu_time, 1), "eval": metrics})
         for callback in self.callbacks:
             callback.on_eval(self, metrics)
         key = self.task.best_metric
@@ -149,8 +159,16 @@ class Trainer:
         for callback in self.callbacks:
             callback.on_sample(self, image)
 
+    def _snapshot(self) -> None:
+        """The shipped networks as they are now, in snapshots/step_N/ (a model folder with this step's
+        wall and CPU time): quality against CPU time is measured on them afterwards."""
+        folder = self.out_dir / "snapshots" / f"step_{self.step:07d}"
+        write_export(folder, self.task.export_modules(), self.cfg, self.step, self.wall_time, None,
+                     cpu_time=self.cpu_time)
+
     def _export(self, metrics: dict | None = None) -> None:
-        write_export(self.out_dir, self.task.export_modules(), self.cfg, self.step, self.wall_time, metrics)
+        write_export(self.out_dir, self.task.export_modules(), self.cfg, self.step, self.wall_time, metrics,
+                     cpu_time=self.cpu_time)
 
     # ------------------------------------------------------------------ checkpoints
     def _save_checkpoint(self) -> None:
@@ -159,6 +177,7 @@ class Trainer:
             "best": self.best,
             "best_metric": self.task.best_metric,
             "wall_time": self.wall_time,
+            "cpu_time": self.cpu_time,
             "history": self.history,
             "rng": rng_state(),
             "modules": {k: m.state_dict() for k, m in self.task.modules.items()},
@@ -183,6 +202,7 @@ class Trainer:
         self.best = state["best"] if same_metric else None
         self.history = state["history"]
         self.elapsed_before = float(state["wall_time"])
+        self.cpu_before = float(state.get("cpu_time", state["wall_time"]))
         set_rng_state(state["rng"])
 
 
@@ -206,11 +226,14 @@ def export_checkpoint(run_dir, out_dir=None) -> Path:
     return out_dir
 
 
-def write_export(out_dir, modules: dict, cfg, step: int, wall_time: float, metrics: dict | None) -> None:
+def write_export(out_dir, modules: dict, cfg, step: int, wall_time: float, metrics: dict | None,
+                 cpu_time: float | None = None) -> None:
     """A model folder: model.safetensors (in cfg.export_dtype), config.yaml, and exported.json (the step,
-    wall time and metrics of the export)."""
+    wall (and CPU) time and metrics of the export)."""
     dtype = torch.float16 if cfg.export_dtype == "float16" else None
     save_pretrained(out_dir, modules, cfg, dtype=dtype)
     summary = {"step": step, "wall_time_s": round(wall_time, 1), "metrics": metrics}
+    if cpu_time is not None:
+        summary["cpu_time_s"] = round(cpu_time, 1)
     text = json.dumps(summary, indent=2)
     atomic_write(Path(out_dir) / "exported.json", lambda tmp: Path(tmp).write_text(text))

@@ -1,7 +1,9 @@
-"""VQGAN on the procedural shapes world: the first stage of CLIP + VQGAN (issue 7).
+"""VQGAN: the first stage of CLIP + VQGAN, on the procedural shapes world or on real face photos.
 
-Every batch is freshly rendered from seeds that depend only on (seed, step), so there is no dataset
-to overfit and a resumed run replays the same images. Loss: L1 reconstruction + the codebook and
+data.source=procedural: every batch is freshly rendered from seeds that depend only on (seed, step),
+so there is no dataset to overfit and a resumed run replays the same images. data.source=real: the
+labelled face photos (genai_core.data.real_faces) of the person-disjoint train split, mirrored at
+random; the held-out test people are the evaluation set. Loss: L1 reconstruction + the codebook and
 commitment terms (beta 0.25). No perceptual or adversarial term: on flat-coloured shapes L1 alone gives
 sharp edges, and one busy CPU thread cannot afford a discriminator in the time budget.
 
@@ -22,12 +24,14 @@ import torch
 from safetensors.torch import load_file
 
 from ..checkpoint import WEIGHTS_NAME, WeightsError
+from ..config import project_path
+from ..data.real_faces import load_labelled_photos
 from ..data.shapes import render_scenes, sample_scenes
-from ..images import image_grid
+from ..images import image_grid, to_model_range
 from ..metrics.vqgan import vqgan_metrics
 from ..models.vqgan import build_vqgan
 from ..pipelines.vqgan import VQGANPipeline
-from .task import Task, cosine_after
+from .task import EpochSampler, Task, cosine_after
 
 EVAL_SEED = 2_000_000_011  # held-out scenes: far from every training seed
 
@@ -57,11 +61,11 @@ def load_code_parts(vqgan, folder) -> None:
 
 
 class VQGANTask(Task):
-    best_metric = "checker_ok"  # PSNR barely sees rounded corners; the optimiser needs the shapes
-
     def __init__(self, cfg, device):
         super().__init__(cfg, device)
         self.size = int(cfg.data.size)
+        # shapes: PSNR barely sees rounded corners, and the optimiser needs the shapes; photos: PSNR
+        self.best_metric = "psnr" if cfg.data.source == "real" else "checker_ok"
         self.vqgan = build_vqgan(cfg.model)["vqgan"].to(device)
         self.modules = {"vqgan": self.vqgan}
         self.frozen_codes = bool(cfg.freeze_codes)
@@ -71,12 +75,27 @@ class VQGANTask(Task):
                 param.requires_grad_(not name.startswith(CODE_PARTS))
         trained = [p for p in self.vqgan.parameters() if p.requires_grad]
         self.optimizers = {"vqgan": torch.optim.Adam(trained, lr=cfg.lr, betas=(0.5, 0.9))}
-        self.eval_scenes = sample_scenes(int(cfg.eval.samples), EVAL_SEED)
-        self.eval_images = render_scenes(self.eval_scenes, self.size)
+        if cfg.data.source == "real":
+            folder, sources = project_path(cfg.data.path), list(cfg.data.sources)
+            self.photos = load_labelled_photos(folder, sources, self.size, "train").images
+            self.sampler = EpochSampler(len(self.photos), int(cfg.batch_size), int(cfg.seed))
+            held_out = load_labelled_photos(folder, sources, self.size, "test").images
+            pick = torch.randperm(len(held_out), generator=torch.Generator().manual_seed(EVAL_SEED))
+            self.eval_scenes, self.eval_images = None, to_model_range(held_out[pick[: int(cfg.eval.samples)]])
+        else:
+            self.eval_scenes = sample_scenes(int(cfg.eval.samples), EVAL_SEED)
+            self.eval_images = render_scenes(self.eval_scenes, self.size)
         self.usage = torch.zeros(self.vqgan.n_embed)
         self.window_start = 0  # first step counted in self.usage (a resumed run starts a new window)
 
+    def steps_per_epoch(self):
+        return len(self.sampler) if self.cfg.data.source == "real" else super().steps_per_epoch()
+
     def batch(self, step: int) -> torch.Tensor:
+        if self.cfg.data.source == "real":  # a mirrored face is a face; global RNG: checkpointed
+            x = to_model_range(self.photos[self.sampler.indices(step)])
+            flip = (torch.rand(len(x)) < 0.5)[:, None, None, None]
+            return torch.where(flip, x.flip(3), x).to(self.device)
         scenes = sample_scenes(int(self.cfg.batch_size), batch_seed(int(self.cfg.seed), step))
         return render_scenes(scenes, self.size).to(self.device)
 
