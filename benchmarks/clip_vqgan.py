@@ -1,7 +1,19 @@
-"""Quality and speed of the offline CLIP + VQGAN pair (shapes world, issue 7).
+"""Quality and speed of the offline CLIP + VQGAN pairs: the shapes world (issue 7) and real faces
+(issue 21).
 
 Run:  python -m benchmarks.clip_vqgan             (about 15 minutes on one thread; --prompts 10 for a
                                                    quick look)
+      python -m benchmarks.clip_vqgan --faces     (the faces pair; needs ../shared/data for the FID)
+
+Faces pair (`--faces`): `--prompts` held-out prompt specs of two or three attributes (sex, then
+glasses, smiling, age, beard or hair colour; face_captions.held_out_prompts with a seed no training,
+evaluation or tuning used), each generated with the tab's default settings (the code prior's best draw
+by CLIP) and with `--iterations` thesis steps after it; success = the real-face referee reads every
+requested attribute (and per attribute); FID of the results against the held-out test photos with its
+floor; diversity = mean pairwise RMS distance of one prompt's results over 8 seeds, against real
+photos of the test split; seconds per prompt.
+
+Shapes pair:
 
 - CLIP: retrieval on 1,000 held-out scenes in groups of 100 (chance 1%), image->text and text->image,
   and the hard tests: how often the true caption beats the same caption changed in one way (relation
@@ -90,13 +102,106 @@ def ceiling_row(name: str, pair, images: torch.Tensor, prompts: list[str]) -> di
             "CLIP score": float(np.mean([pair.clip_score(i, p) for i, p in pairs]))}
 
 
+FACE_PROMPT_SEED = 4_000_000_007  # held-out prompts: not the prior's evaluation seed, never tuned on
+
+
+def face_rows(pair, referee, specs: list[dict], iterations: int, seed: int = 0) -> tuple[dict, torch.Tensor]:
+    from genai_core.data import face_captions
+    from genai_core.metrics.code_prior import reads_as_asked
+
+    images, seconds, parts = [], [], {}
+    for i, spec in enumerate(specs):
+        prompt = face_captions.phrase(spec)
+        settings = PromptSettings([prompt], **{**OFFLINE_DEFAULTS, "iterations": iterations, "seed": seed + i,
+                                               "preview_every": max(iterations, 1)})
+        start = time.perf_counter()
+        image = [e for e in pair.optimise(settings) if isinstance(e, Progress)][-1].image
+        seconds.append(time.perf_counter() - start)
+        images.append(image)
+        for key, value in spec.items():
+            parts.setdefault(key, []).append(reads_as_asked(referee, image[None], [{key: value}])[0])
+    images = torch.stack(images)
+    row = {"all attributes": float(np.mean(reads_as_asked(referee, images, specs)))}
+    row |= {f"{k} ok": float(np.mean(v)) for k, v in parts.items()}
+    row["s / prompt"] = float(np.median(seconds))
+    return row, images
+
+
+def pairwise_rms(images: torch.Tensor) -> float:
+    x = images.flatten(1)
+    d = torch.cdist(x, x) / np.sqrt(x.shape[1])
+    n = len(x)
+    return float(d.sum() / (n * (n - 1)))
+
+
+def faces_main(args) -> None:
+    from genai_core.config import SHARED_DATA
+    from genai_core.data import face_captions
+    from genai_core.data.real_faces import load_labelled_photos
+    from genai_core.images import to_model_range
+
+    pair = load_composite("clip_vqgan_faces")
+    referee = load_pipeline("real_face_referee")
+    specs = face_captions.held_out_prompts(args.prompts, FACE_PROMPT_SEED)
+    rows, results = [], {}
+    for name, iterations in (("the tab: the prior's best draw", 0),
+                             (f"the prior's draw, then {args.iterations} thesis steps", args.iterations)):
+        row, images = face_rows(pair, referee, specs, iterations)
+        rows.append({"images": name, **row})
+        results[name] = images
+    two = [i for i, s in enumerate(specs) if len(s) == 2]
+    three = [i for i, s in enumerate(specs) if len(s) == 3]
+    from genai_core.metrics.code_prior import reads_as_asked
+
+    for name, images in results.items():
+        ok = np.array(reads_as_asked(referee, images, specs))
+        print(f"{name}: two attributes {ok[two].mean():.3f} ({len(two)} prompts), "
+              f"three {ok[three].mean():.3f} ({len(three)})")
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    print_table(f"Text to face on {args.prompts} held-out prompts (real-face referee)",
+                [{c: r.get(c, float("nan")) for c in columns} for r in rows])
+    # diversity: one prompt, 8 seeds
+    diversity = []
+    for spec in specs[:8]:
+        _, images = face_rows(pair, referee, [spec] * 8, 0, seed=1000)
+        diversity.append(pairwise_rms(images))
+    sources = ["lfw", "celeb1k", "interface"]
+    try:
+        test = to_model_range(load_labelled_photos(SHARED_DATA, sources, 64, "test").images)
+    except FileNotFoundError as err:
+        print(f"(no real photos: {err})")
+        return
+    pick = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:64]
+    print_table("Diversity: mean pairwise RMS distance", [
+        {"set": "one prompt's results over 8 seeds (mean of 8 prompts)",
+         "distance": float(np.mean(diversity))},
+        {"set": "64 random held-out photos", "distance": pairwise_rms(test[pick])}])
+    try:
+        from genai_core.metrics.fid import fid_table
+
+        train = load_labelled_photos(SHARED_DATA, sources, 64, "train").images
+        n = len(next(iter(results.values())))
+        floor = torch.randperm(len(train), generator=torch.Generator().manual_seed(1))[:n]
+        held = torch.randperm(len(test), generator=torch.Generator().manual_seed(2))[:n]
+        print_table(f"Standard FID of the results ({n}) against {n} held-out photos",
+                    fid_table(f"real faces test, {n} random (seed 2), 64px", lambda: test[held],
+                              f"real faces train, {n} random (seed 1), 64px",
+                              lambda: to_model_range(train[floor]), results))
+    except FileNotFoundError as err:
+        print(f"(no standard FID: {err})")
+
+
 def main():
     parser = argparse.ArgumentParser()
     # 120 captions leave a standard error of ~3.6 points on an 80% pass rate (40 would leave ~7)
     parser.add_argument("--prompts", type=int, default=120, help="held-out captions to optimise")
     parser.add_argument("--iterations", type=int, default=100)
+    parser.add_argument("--faces", action="store_true", help="the faces pair (issue 21)")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.faces:
+        faces_main(args)
+        return
     pair = load_composite("clip_vqgan_shapes")
     clip, vqgan = load_pipeline("clip_shapes"), load_pipeline("vqgan_shapes")
 

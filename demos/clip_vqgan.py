@@ -203,9 +203,11 @@ def _start_changed(start):
 
 def build() -> None:
     gr.Markdown(
-        "Text to image with CLIP and a VQGAN (thesis ch. 3). The **offline pair** was trained by the project "
-        "on its procedural shapes world: colours, circle/square/triangle, above/below/left of/right of and "
-        "backgrounds, e.g. *a green triangle left of a white circle on a blue background*."
+        "Text to image with CLIP and a VQGAN (thesis ch. 3), with two **offline pairs** the project trained: "
+        "a procedural shapes world (colours, circle/square/triangle, above/below/left of/right of, "
+        "backgrounds) and real face photos (man/woman, young/old, glasses, sunglasses, smiling, beard, "
+        "blond/black/brown/gray hair). It makes one picture at a time for the whole server: while it "
+        "runs, other requests wait in the queue."
     )
     with gr.Row():
         with gr.Column(scale=1):
@@ -256,7 +258,7 @@ def build() -> None:
                     "scored by CLIP against the include, extras and exclude prompts), or start from "
                     "**random codes** as the thesis does (its collages rarely read as scenes). With real "
                     "checkpoints in the server's `pretrained/` folder, choose **local pretrained** and name "
-                    "their folders. One picture is made at a time: other requests wait in the queue."
+                    "their folders."
                 )
         with gr.Column(scale=1):
             preview = gr.Image(label="Preview", format="png", height=DISPLAY)

@@ -107,7 +107,8 @@ MAIN_BUTTON = "Generate"
 
 
 def _picture(label: str) -> gr.Image:
-    return gr.Image(label=label, type="numpy", format="png", show_label=True)
+    # twice the controls' width: the labelled faces show near their natural size at 1280 px
+    return gr.Image(label=label, type="numpy", format="png", show_label=True, scale=2)
 
 
 def build() -> None:

@@ -58,7 +58,7 @@ def generate(choice, n, seed, temperature):
     vae = _model(choice)
     n, seed = check_int(n, "Faces", 1, MAX_FACES), check_seed(seed)
     temperature = check_float(temperature, "Temperature", 0.0, 2.0)
-    return _grid(vae.prior(n, seed, temperature), nrow=min(n, 8))
+    return _grid(vae.prior(n, seed, temperature), nrow=min(n, 4 if n <= 8 else 8))
 
 
 def _photo(choice: str, path, name: str = "a face photo") -> tuple[torch.Tensor, str]:
@@ -142,7 +142,7 @@ def build() -> None:
             seed = seed_box()
             temperature = gr.Slider(0, 2, value=1, step=0.05, label="Temperature (scale of z)")
             button = gr.Button(MAIN_BUTTON, variant="primary")
-        faces = gr.Image(label="Faces from the prior", format="png")
+        faces = gr.Image(label="Faces from the prior", format="png", scale=2)
     button.click(generate, [choice, n, seed, temperature], faces, api_name="vae_generate")
 
     gr.Markdown("### Encode and reconstruct a photo")

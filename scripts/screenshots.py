@@ -42,7 +42,8 @@ def main() -> None:
                     "button", name=tab_module(spec).MAIN_BUTTON, exact=True).first
                 button.click()
                 page.wait_for_timeout(500)
-                page.locator(".progress-text, .eta-bar").first.wait_for(state="hidden", timeout=RESULT_WAIT_MS)
+                busy = page.locator(".progress-text, .eta-bar").first
+                busy.wait_for(state="hidden", timeout=RESULT_WAIT_MS)
                 page.wait_for_timeout(1500)  # images fade in
                 page.evaluate("window.scrollTo(0, 0)")  # the click scrolled the button into view
                 path = out / f"{spec.name}.png"

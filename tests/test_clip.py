@@ -245,7 +245,8 @@ def test_face_clip_tokenizes_its_own_words():
 
 def test_face_clip_trains_on_labelled_photos(real_photo_folder, tmp_path):
     spec = get("clip_faces")
-    cfg = spec.config([*spec.tiny, f"out_dir={tmp_path}", "data.source=real", f"data.path={real_photo_folder}"])
+    overrides = [f"out_dir={tmp_path}", "data.source=real", f"data.path={real_photo_folder}"]
+    cfg = spec.config([*spec.tiny, *overrides])
     assert Trainer(spec.task_class(), cfg).fit() == "finished"
     clip = TinyCLIPPipeline.from_pretrained(tmp_path)
     assert clip.cfg.model.world == "faces" and clip.unknown_words("a woman with blond hair") == []

@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from ..data.faces import GROUPS, PRESETS
-from ..data.real_faces import verdict_matches
+from ..data.real_faces import group_members, verdict_matches
 from ..models.vae import kl_divergence
 from .image import psnr
 
@@ -32,22 +32,35 @@ def vae_metrics(pipeline, images: torch.Tensor, kl_weight: float) -> dict[str, f
     }
 
 
-def real_arithmetic_metrics(pipeline, referee, photos: torch.Tensor) -> dict[str, float]:
+def real_arithmetic_metrics(pipeline, referee, photos: torch.Tensor, labels: dict | None = None) -> dict:
     """For a VAE of labelled photos: whether the referee reads the intended group in each preset's
-    decoded a - b + c (from the shipped group means), and, over the held-out photos the referee reads
-    as without glasses, how often adding the mean glasses vector gives glasses and keeps the sex."""
+    decoded a - b + c (from the shipped group means); with the held-out photos' labels, the same sum
+    with c a real photo of group c (mu(photo) + mean(a) - mean(b)), over every such photo; and, over
+    the held-out photos the referee reads as without glasses, how often adding the mean glasses vector
+    gives glasses and keeps the sex."""
     means = pipeline.mean_codes(0, 0)
-    hits = []
+    hits, photo_hits = [], []
     for a, b, c, intended in pipeline.presets.values():
         verdict = referee.predict(pipeline.decode((means[a] - means[b] + means[c])[None]))
         hits.append(bool(verdict_matches(verdict, intended, referee.hair_colours)[0]))
+        if labels is not None:
+            members = group_members(labels, c)
+            if members.any():
+                mu = pipeline.encode(photos[members]) + means[a] - means[b]
+                verdict = referee.predict(pipeline.decode(mu))
+                photo_hits += verdict_matches(verdict, intended, referee.hair_colours).tolist()
     glasses = (means["man with glasses"] + means["woman with glasses"]) / 2
     plain = (means["man without glasses"] + means["woman without glasses"]) / 2
     before = referee.predict(photos)
     without = before["eyeglasses"] == 0
     mu = pipeline.encode(photos[torch.from_numpy(without)])
     after = referee.predict(pipeline.decode(mu + glasses - plain))
+    extra = {}
+    if photo_hits:
+        extra = {"photo_arithmetic_success": float(np.mean(photo_hits)),
+                 "photo_arithmetic_cases": len(photo_hits)}
     return {
+        **extra,
         "arithmetic_success": float(np.mean(hits)),
         "add_glasses_success": float((after["eyeglasses"] == 1).mean()),
         "add_glasses_keeps_sex": float((after["male"] == before["male"][without]).mean()),

@@ -79,7 +79,7 @@ class CWGANPipeline(Pipeline):
         The whole generator input is averaged (z and the label entries): that input is the latent
         vector of a conditional GAN. Groups the referee never saw in the draw are left out. Computed
         once per (referee, seed, n): drawing and judging 512 faces is most of an arithmetic request."""
-        cache = self.__dict__.setdefault("_group_means", {})
+        cache = self.__dict__.setdefault("_group_means_cache", {})
         key = (id(referee), seed, n)
         if key not in cache:
             if len(cache) >= 64:

@@ -74,7 +74,7 @@ class FaceVAEPipeline(Pipeline):
         """group -> mean mu: shipped (photos), or over n labelled procedural faces drawn from seed."""
         if self.real:
             return dict(zip(self.cfg.model.groups, self.group_means.means, strict=True))
-        cache = self.__dict__.setdefault("_mean_codes", {})  # rendering 512 faces costs a second
+        cache = self.__dict__.setdefault("_mean_codes_cache", {})  # rendering 512 faces costs a second
         if (n, seed) not in cache:
             mu, labels = self.labelled_codes(n, seed)
             means = {}
