@@ -50,7 +50,7 @@ from genai_core.pipelines.clip_vqgan import (
 from genai_core.registry import load_composite, load_pipeline
 from genai_core.train.clip import EVAL_SEED
 
-from .common import print_table
+from .common import print_table, real_face_fid_table
 
 FRESH_SEED = 31_337  # prompts from scenes no training or evaluation run drew
 
@@ -177,16 +177,9 @@ def faces_main(args) -> None:
          "distance": float(np.mean(diversity))},
         {"set": "64 random held-out photos", "distance": pairwise_rms(test[pick])}])
     try:
-        from genai_core.metrics.fid import fid_table
-
-        train = load_labelled_photos(SHARED_DATA, sources, 64, "train").images
         n = len(next(iter(results.values())))
-        floor = torch.randperm(len(train), generator=torch.Generator().manual_seed(1))[:n]
-        held = torch.randperm(len(test), generator=torch.Generator().manual_seed(2))[:n]
         print_table(f"Standard FID of the results ({n}) against {n} held-out photos",
-                    fid_table(f"real faces test, {n} random (seed 2), 64px", lambda: test[held],
-                              f"real faces train, {n} random (seed 1), 64px",
-                              lambda: to_model_range(train[floor]), results))
+                    real_face_fid_table(n, {name: (lambda _, im=im: im) for name, im in results.items()}))
     except FileNotFoundError as err:
         print(f"(no standard FID: {err})")
 

@@ -11,8 +11,10 @@ trained for the same CPU time (runs/cwgan_real_faces_book, configs/presets/cwgan
   per label, per requested cell, and "glasses on -> glasses" / "glasses off -> none".
 - flip: the same noise with only the glasses label flipped; the share whose referee reading of sex
   and of hair colour stays the same.
-- FID (standard Inception features) of 1,338 generated faces against the 1,338 held-out test photos
-  at 64x64, with the floor (as many training photos against the same test photos).
+- FID (standard Inception features) of `--fid-samples` generated faces against as many held-out
+  test photos at 64x64, with the floor (as many training photos against the same test photos).
+- `--compare LABEL=FOLDER ...`: other exported runs in every table, e.g. the shipped recipe's
+  checkpoint at the book run's CPU time (the equal-time comparison).
 - arithmetic and latency as below.
 
 Procedural model (`--procedural`):
@@ -30,6 +32,7 @@ Procedural model (`--procedural`):
 """
 
 import argparse
+import functools
 import json
 from pathlib import Path
 
@@ -42,7 +45,7 @@ from genai_core.pipelines.cwgan import CWGANPipeline
 from genai_core.pipelines.face_referee import FaceRefereePipeline
 from genai_core.registry import get, load_pipeline
 
-from .common import median_seconds, print_table
+from .common import median_seconds, print_table, real_face_fid_table
 
 FRESH_SEED = 99_000  # renders no training run has seen (training uses seed 0 and 0 + 7,777,777)
 
@@ -177,34 +180,22 @@ def flip_rows(gan, referee, n=1000):
             "hair colour kept": float((off["hair_colour"] == on["hair_colour"]).mean())}
 
 
-def real_fid_rows(gans: dict, n: int | None = None) -> list[dict]:
-    from genai_core.config import SHARED_DATA
-    from genai_core.data.real_faces import load_labelled_photos
-    from genai_core.images import to_model_range
-    from genai_core.metrics.fid import fid_table
-
-    sources = ["lfw", "celeb1k", "interface"]
-    test = load_labelled_photos(SHARED_DATA, sources, 64, "test").images
-    n = n or len(test)
-    train = load_labelled_photos(SHARED_DATA, sources, 64, "train").images
-    pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))[:n]
-
-    def samples(gan):
-        gen = torch.Generator().manual_seed(FRESH_SEED + 4)
-        z = torch.randn(n, gan.generator.latent_dim, generator=gen)
-        return gan.images(z, (torch.rand(n, len(gan.label_names), generator=gen) < 0.5).float())
-
-    return fid_table(f"real faces test, all {len(test)}, 64px", lambda: to_model_range(test[:n]),
-                     f"real faces train, {n} random, 64px", lambda: to_model_range(train[pick]),
-                     {name: (lambda g=gan: samples(g)) for name, gan in gans.items()})
+def fid_samples(gan, n: int) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(FRESH_SEED + 4)
+    z = torch.randn(n, gan.generator.latent_dim, generator=gen)
+    return gan.images(z, (torch.rand(n, len(gan.label_names), generator=gen) < 0.5).float())
 
 
 def real_main(args) -> None:
     referee = load_pipeline("real_face_referee")
     shipped = Path(args.weights or get("cwgan_real_faces").active_weights_dir)
     folders = {"shipped recipe (AC-WGAN-GP)": shipped}
-    if (BOOK_RUN / "model.safetensors").is_file():
-        folders["the book's architecture"] = BOOK_RUN
+    default = [f"the book's architecture={BOOK_RUN}"] if BOOK_RUN.is_dir() else []
+    for label_folder in args.compare or default:
+        label, _, folder = label_folder.partition("=")
+        if not (Path(folder) / "model.safetensors").is_file():
+            raise SystemExit(f"--compare: no model.safetensors in {folder} (python -m genai_core export RUN)")
+        folders[label] = Path(folder)
     gans = {name: CWGANPipeline.from_pretrained(folder) for name, folder in folders.items()}
     rows, flips = [], []
     for name, gan in gans.items():
@@ -220,7 +211,9 @@ def real_main(args) -> None:
                     control_breakdown(gan, referee))
     try:
         if not args.no_fid:
-            print_table("Standard FID against the held-out test photos", real_fid_rows(gans))
+            makers = {name: functools.partial(fid_samples, gan) for name, gan in gans.items()}
+            rows = real_face_fid_table(args.fid_samples, makers)
+            print_table("Standard FID against the held-out test photos", rows)
     except FileNotFoundError as err:
         print(f"\n(no standard FID: {err})")
     shipped = next(iter(gans.values()))
@@ -237,6 +230,9 @@ def main(argv=None):
     parser.add_argument("--nn", action="store_true", help="also nearest-neighbour distances (renders 20k)")
     parser.add_argument("--procedural", action="store_true", help="the procedural-faces model")
     parser.add_argument("--no-fid", action="store_true", help="skip the standard FID (minutes of Inception)")
+    parser.add_argument("--fid-samples", type=int, default=1000, help="generated faces and test photos")
+    parser.add_argument("--compare", nargs="*", metavar="LABEL=FOLDER",
+                        help="other exported runs beside the shipped model (default: the book's run)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     if not args.procedural:

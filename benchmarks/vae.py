@@ -10,7 +10,8 @@ Run:  python -m benchmarks.vae [--baseline FOLDER]   (the real-photo rows need .
   gap. A "mean face" baseline (every input replaced by the average training image) frames the numbers.
 - real-photo arithmetic: the 8 presets from the shipped group means, the same sums with c every held-out
   photo of group c, and adding the mean glasses vector to held-out faces without glasses.
-- FID of 1,338 prior samples against the held-out test photos, with the floor (training photos).
+- FID of `--fid-samples` prior samples against as many held-out test photos, with the floor
+  (as many training photos).
 - latent use: KL per image and the number of latent dimensions with mean KL > 0.01 nats (posterior
   collapse would leave few).
 - arithmetic (vae_faces): for each of `--draws` draws of 512 labelled faces, every preset's
@@ -31,7 +32,7 @@ from genai_core.metrics.vae import arithmetic_metrics
 from genai_core.models.vae import kl_divergence
 from genai_core.registry import SHARED_DATA, load_pipeline
 
-from .common import median_seconds, print_table
+from .common import median_seconds, print_table, real_face_fid_table
 
 FRESH_SEED = 99_000
 
@@ -51,7 +52,7 @@ def reconstruction_row(name, vae, images, baseline):
     }
 
 
-def real_rows(real_vae, baseline_folder) -> None:
+def real_rows(real_vae, baseline_folder, fid_samples: int) -> None:
     from genai_core.data.real_faces import load_labelled_photos
     from genai_core.metrics.vae import real_arithmetic_metrics
     from genai_core.pipelines.vae import FaceVAEPipeline
@@ -77,12 +78,8 @@ def real_rows(real_vae, baseline_folder) -> None:
     print_table("Arithmetic on the shipped group means (real-face referee)",
                 [real_arithmetic_metrics(real_vae, referee, test_images, test.labels)])
     try:
-        from genai_core.metrics.fid import fid_table
-
-        n = len(test_images)
-        rows = fid_table(f"real faces test, all {n}, 64px", lambda: test_images,
-                         f"real faces train, {n} random, 64px", lambda: train_images,
-                         {"prior samples, temperature 1": lambda: real_vae.prior(n, FRESH_SEED)})
+        rows = real_face_fid_table(fid_samples, {"prior samples, temperature 1":
+                                                 lambda n: real_vae.prior(n, FRESH_SEED)})
         print_table("Standard FID against the held-out test photos", rows)
     except FileNotFoundError as err:
         print(f"\n(no standard FID: {err})")
@@ -92,6 +89,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--draws", type=int, default=16)
     parser.add_argument("--baseline", default=None, help="another vae_real_faces folder to compare")
+    parser.add_argument("--fid-samples", type=int, default=1000, help="prior samples and test photos")
     args = parser.parse_args()
     torch.set_num_threads(1)
     faces_vae, real_vae, referee = (load_pipeline(n) for n in ("vae_faces", "vae_real_faces", "face_referee"))
@@ -102,7 +100,7 @@ def main():
     rows.append(reconstruction_row("vae_faces, fresh renders", faces_vae, fresh, train_mean))
     print_table("Reconstruction from mu at 64x64 (procedural faces)", rows)
     if (SHARED_DATA / "lfw_faces_128.tar").is_file():
-        real_rows(real_vae, args.baseline)
+        real_rows(real_vae, args.baseline, args.fid_samples)
 
     metrics = arithmetic_metrics(faces_vae, referee, seeds=range(args.draws))
     print_table(f"Latent arithmetic (vae_faces, {args.draws} draws x {len(PRESETS)} presets)", [metrics])

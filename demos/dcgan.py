@@ -31,7 +31,8 @@ from .common import (
 GRID_SCALE = 2  # 64-pixel faces shown 2x in the grid, 4x alone and in the walk
 FACE_SCALE = 4
 PADDING = 2  # image_grid's border between faces, before scaling
-MIN_TRUNCATION, MAX_TRUNCATION = 0.1, 1.5
+# below 0.4 the shipped generator fades to blank tiles (benchmarks/dcgan.py prints the FID per value)
+MIN_TRUNCATION, MAX_TRUNCATION = 0.4, 1.5
 API_EXAMPLES = {"dcgan_grid": (16, 0, 1.0), "dcgan_walk": (0, 1, 12, 8, 1.0),
                 "dcgan_walk_video": (0, 1, 12, 8, 1.0)}
 MAIN_BUTTON = "Generate"
@@ -138,7 +139,7 @@ def build() -> None:
         "A DCGAN (book ch. 4) trained by this project on 18,000 anime faces (64x64). Face *i* of the "
         "grid comes from seed + *i*, so any face can be regenerated alone and used as a walk end "
         "point. **Truncation** scales the latent vector towards its mean: 1 samples what the model "
-        "was trained on; lower values give cleaner, more typical faces with less variety."
+        "was trained on; lower values give more typical, paler faces with less variety."
     )
     with gr.Row():
         with gr.Column(scale=1):

@@ -76,3 +76,26 @@ def test_a_stopped_run_keeps_its_config_and_can_be_exported(tmp_path, capsys):
     assert main(["export", str(run_dir), "--out", str(tmp_path / "exported")]) == 0
     face = spec.load_pipeline(tmp_path / "exported").face(0, 1.0, 0.0)
     assert face.shape == (1, 3, 32, 32)
+
+
+def test_exporting_a_checkpoint_ships_the_moving_average_generator(tmp_path):
+    """A GAN with an EMA generator ships the average; the export of a stopped run must too."""
+    import torch
+    from safetensors.torch import load_file
+
+    from genai_core.checkpoint import load_training_state
+    from genai_core.registry import get
+    from genai_core.train import Trainer
+    from genai_core.train.callbacks import StopAfter
+
+    spec, run_dir = get("fashion_mnist_gan"), tmp_path / "run"
+    cfg = spec.config([*spec.tiny, f"out_dir={run_dir}", "epochs=null", "steps=6", "log_every=1"])
+    assert cfg.ema_decay is not None
+    assert Trainer(spec.task_class(), cfg, callbacks=[StopAfter(3)]).fit() == "stopped"
+    assert main(["export", str(run_dir), "--out", str(tmp_path / "exported")]) == 0
+    state = load_training_state(run_dir / "checkpoint.safetensors")["modules"]
+    shipped = load_file(tmp_path / "exported" / "model.safetensors")
+    name = next(k for k in shipped if k.startswith("generator."))
+    key = name.removeprefix("generator.")
+    assert torch.allclose(shipped[name].float(), state["ema"][key].float(), atol=1e-3)
+    assert not torch.allclose(state["ema"][key].float(), state["generator"][key].float())

@@ -203,3 +203,14 @@ def test_bf16_autocast_is_a_setting_and_changes_faces_invisibly(monkeypatch):
     fast = pipeline.images(z)
     assert fast.dtype == torch.float32 and 0 < (fast - exact).abs().max() * 127.5 < 6
     assert torch.equal(pipeline.images(z[3:4])[0], fast[3])  # a face still depends on its own latent only
+
+
+def test_the_lowest_truncation_offered_still_gives_faces():
+    """The slider's minimum must not fade the shipped generator's faces into blank tiles: their
+    contrast stays at least half of what the trained distribution gives."""
+    from demos import dcgan as tab
+
+    pipeline = get("dcgan").load_pipeline()
+    lowest, trained = (pipeline.grid(16, 0, t).astype(float) for t in (tab.MIN_TRUNCATION, 1.0))
+    assert lowest.std() > 0.55 * trained.std()
+    assert pipeline.grid(16, 0, 0.1).std() < 0.55 * trained.std()  # what the old minimum gave

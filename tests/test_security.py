@@ -224,7 +224,7 @@ def test_local_pretrained_reads_no_server_path_and_asks_no_hub(client, tmp_path,
     monkeypatch.setenv("GENAI_PRETRAINED_DIR", str(tmp_path))
     (tmp_path / "vqgan").mkdir()
     args = list(clip_vqgan.API_EXAMPLES["clip_vqgan_generate"])
-    args[:3] = [clip_vqgan.MODELS[1], "/etc", "openai/clip-vit-base-patch32"]
+    args[:3] = [clip_vqgan.PRETRAINED, "/etc", "openai/clip-vit-base-patch32"]
     message = error_of(client, *args, api_name="/clip_vqgan_generate")
     assert "must be inside the pretrained-models folder" in message
     args[1] = "vqgan"

@@ -38,6 +38,8 @@ class GANTask(Task):
             self.ema = copy.deepcopy(self.generator).requires_grad_(False)
             self.modules["ema"] = self.ema
 
+    exported_from = {"generator": "ema"}
+
     @property
     def shipped_generator(self) -> torch.nn.Module:
         return self.generator if self.ema is None else self.ema

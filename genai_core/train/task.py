@@ -66,6 +66,10 @@ class Task:
         """The networks shipped in model.safetensors (e.g. the generator only)."""
         return self.modules
 
+    # shipped name -> the checkpoint module it is exported from, where they differ (an EMA copy), so
+    # that exporting a stopped run's checkpoint ships what the live export would
+    exported_from: dict[str, str] = {}
+
     def steps_per_epoch(self) -> int:
         return 1
 

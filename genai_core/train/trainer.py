@@ -218,11 +218,14 @@ def export_checkpoint(run_dir, out_dir=None) -> Path:
     if "config" not in state:
         raise ValueError(f"{run_dir / CHECKPOINT_NAME} holds no config (written before configs were kept)")
     cfg = OmegaConf.create(state["config"])
-    pipeline_class = get(cfg.name).pipeline_class()
+    spec = get(cfg.name)
+    pipeline_class, sources = spec.pipeline_class(), spec.task_class().exported_from
     modules = {k: v for k, v in pipeline_class.build(cfg.model).items() if k in pipeline_class.shipped}
     for name, module in modules.items():
-        module.load_state_dict(state["modules"][name])
-    write_export(out_dir, modules, cfg, int(state["step"]), float(state["wall_time"]), None)
+        source = sources.get(name, name)
+        module.load_state_dict(state["modules"][source if source in state["modules"] else name])
+    write_export(out_dir, modules, cfg, int(state["step"]), float(state["wall_time"]), None,
+                 state.get("cpu_time"))
     return out_dir
 
 
