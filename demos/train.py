@@ -6,6 +6,8 @@ outside the data folder, weights/ and runs/, or grow a preset's sizes without bo
 weights are never overwritten from here.
 """
 
+from pathlib import Path
+
 import gradio as gr
 import pandas as pd
 from omegaconf import OmegaConf
@@ -52,8 +54,22 @@ def parse_config(model: str, text: str):
         raise user_error(f"Config: {err}") from None
 
 
+def _check_data(model: str, cfg) -> None:
+    """Refuse before starting when the run's data file is absent (a fresh clone has no ../shared), rather
+    than say "Starting" and fail in the background; the message names the file, not a server path."""
+    spec, path = get(model), cfg.data.get("path")
+    if cfg.data.get("source") != spec.data_source or not path or not spec.data_file:
+        return
+    path = Path(path)
+    wanted = path / spec.data_file if path.is_dir() or not path.suffix else path
+    if not wanted.exists():
+        raise user_error(f"Data: {spec.title} trains on {wanted.name}, which this server does not have "
+                         f"(configs/tiny/{model}.yaml shows the data.source the project draws itself)")
+
+
 def start(model: str, text: str, resume: bool):
     cfg = parse_config(model, text)
+    _check_data(model, cfg)
     try:
         JOBS.start(model, cfg, resume=resume)
     except JobRefused as err:

@@ -136,3 +136,11 @@ def test_status_names_no_absolute_server_path(jobs):
     text = train.poll()[0]
     assert "Run folder: `toy_curve`" in text and str(jobs.runs_root) not in text
     assert shown_path(registry.RUNS_ROOT / "train_tab" / "toy_curve") == "runs/train_tab/toy_curve"
+
+
+def test_a_missing_data_file_is_refused_before_starting(jobs):
+    """A fresh clone has no ../shared: Start must say which file is missing instead of "Starting"."""
+    with pytest.raises(gr.Error, match="trains on missing_digits.npz") as err:
+        train.start_fresh("mnist_gan", "data: {path: ../shared/data/missing_digits.npz}")
+    assert "/shared" not in str(err.value)  # the file's name, not a server path
+    assert jobs.status().state == "idle"
