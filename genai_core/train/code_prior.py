@@ -84,11 +84,15 @@ class CodePriorTask(Task):
         """Linear warm-up, then cosine decay to a twentieth."""
         return warmup_cosine(step, self.cfg.lr, int(self.cfg.warmup), self.total_steps(), 0.05)
 
+    def caption_embeddings(self, index: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """The caption embedding each row is conditioned on when it uses text (one per scene here)."""
+        return self.data["text"][index].float()
+
     def conditions(self, index: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """A training condition per scene: its caption's embedding, or its image's with noise (the
         noise spreads image embeddings about as far as captions lie from them), or none (NaN)."""
         n = len(index)
-        image, text = self.data["image"][index].float(), self.data["text"][index].float()
+        text, image = self.caption_embeddings(index, generator), self.data["image"][index].float()
         noise = torch.randn(image.shape, generator=generator) * float(self.cfg.image_noise)
         image = F.normalize(image + noise, dim=1)
         use_text = torch.rand(n, 1, generator=generator) < float(self.cfg.text_share)
@@ -200,17 +204,10 @@ class FaceCodePriorTask(CodePriorTask):
         groups = decay_groups(self.prior, cfg.weight_decay)
         self.optimizers = {"prior": torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95))}
 
-    def conditions(self, index: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        n, captions = len(index), self.data["text"].shape[1]
-        pick = torch.randint(captions, (n,), generator=generator)
-        text = self.data["text"][index, pick].float()
-        image = self.data["image"][index].float()
-        noise = torch.randn(image.shape, generator=generator) * float(self.cfg.image_noise)
-        image = F.normalize(image + noise, dim=1)
-        use_text = torch.rand(n, 1, generator=generator) < float(self.cfg.text_share)
-        cond = torch.where(use_text, text, image)
-        dropped = torch.rand(n, 1, generator=generator) < float(self.cfg.drop_condition)
-        return torch.where(dropped, torch.full_like(cond, float("nan")), cond)
+    def caption_embeddings(self, index: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """One of each photo's composed captions, drawn afresh at every use."""
+        pick = torch.randint(self.data["text"].shape[1], (len(index),), generator=generator)
+        return self.data["text"][index, pick].float()
 
     def evaluate(self):
         codes = self.val["codes"].long().to(self.device)
