@@ -67,15 +67,20 @@ class CodePriorTask(Task):
         cfg.data.vqgan_fingerprint = vqgan_fingerprint(self.vqgan)  # saved with the weights
         cfg.data.clip_fingerprint = clip_fingerprint(self.clip)
         self.side = side
-        self.data = encode_scenes(self.vqgan, self.clip, int(cfg.data.scenes), int(cfg.seed) * 1_000_003)
-        self.val = encode_scenes(self.vqgan, self.clip, int(cfg.data.val_scenes), EVAL_SEED)
-        self.val_prompts = [caption(s) for _, chunk in scene_chunks(int(cfg.data.val_scenes), EVAL_SEED)
-                            for s in chunk]
+        self.encode_data()
         self.sampler = EpochSampler(len(self.data["codes"]), int(cfg.batch_size), int(cfg.seed))
         self.prior = build_code_prior(cfg.model)["prior"].to(device)
         self.modules = {"prior": self.prior}
         groups = decay_groups(self.prior, cfg.weight_decay)  # every matrix, positions too (nanoGPT)
         self.optimizers = {"prior": torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95))}
+
+    def encode_data(self) -> None:
+        """self.data (training codes and condition embeddings), self.val and self.val_prompts."""
+        cfg = self.cfg
+        self.data = encode_scenes(self.vqgan, self.clip, int(cfg.data.scenes), int(cfg.seed) * 1_000_003)
+        self.val = encode_scenes(self.vqgan, self.clip, int(cfg.data.val_scenes), EVAL_SEED)
+        self.val_prompts = [caption(s) for _, chunk in scene_chunks(int(cfg.data.val_scenes), EVAL_SEED)
+                            for s in chunk]
 
     def steps_per_epoch(self) -> int:
         return len(self.sampler)
@@ -172,25 +177,15 @@ class FaceCodePriorTask(CodePriorTask):
     caption naming all of a photo's known labels, and text_fidelity, the share of samples for held-out
     prompts whose every requested attribute the real-face referee reads."""
 
-    def __init__(self, cfg, device):
-        Task.__init__(self, cfg, device)
-        from ..registry import get
+    def encode_data(self) -> None:
         from .clip import face_photos
 
-        self.vqgan, self.clip = get(cfg.data.vqgan).load_pipeline(), get(cfg.data.clip).load_pipeline()
-        side = self.vqgan.latent_shape[1]
-        cfg.model.n_codes, cfg.model.length = int(self.vqgan.vqgan.n_embed), side * side
-        cfg.model.cond_dim = int(self.clip.embed_texts(["a"]).shape[1])
-        cfg.data.vqgan_fingerprint = vqgan_fingerprint(self.vqgan)
-        cfg.data.clip_fingerprint = clip_fingerprint(self.clip)
-        self.side = side
-        clip_cfg = self.clip.cfg
+        cfg = self.cfg
         keys = ("source", "path", "sources", "procedural_size")
-        source = OmegaConf.merge(clip_cfg, {"data": {k: cfg.data[k] for k in keys}})
+        source = OmegaConf.merge(self.clip.cfg, {"data": {k: cfg.data[k] for k in keys}})
         source.data.pseudo_labels = cfg.data.pseudo_labels
         photos, specs = face_photos(source, "train")
-        captions = int(cfg.data.captions)
-        self.data = encode_photos(self.vqgan, self.clip, photos, specs, captions, int(cfg.seed))
+        self.data = encode_photos(self.vqgan, self.clip, photos, specs, int(cfg.data.captions), int(cfg.seed))
         test, test_specs = face_photos(source, "test")
         pick = torch.randperm(len(test), generator=torch.Generator().manual_seed(EVAL_SEED))[
             : int(cfg.data.val_photos)].tolist()
@@ -198,11 +193,6 @@ class FaceCodePriorTask(CodePriorTask):
         self.val = {"codes": self.vqgan.encode(to_model_range(test))[1].flatten(1).cpu().to(torch.int16)}
         self.val_prompts = [face_captions.phrase(s) for s in test_specs]
         self.eval_prompts = face_captions.held_out_prompts(int(cfg.eval.samples), EVAL_SEED)
-        self.sampler = EpochSampler(len(self.data["codes"]), int(cfg.batch_size), int(cfg.seed))
-        self.prior = build_code_prior(cfg.model)["prior"].to(device)
-        self.modules = {"prior": self.prior}
-        groups = decay_groups(self.prior, cfg.weight_decay)
-        self.optimizers = {"prior": torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95))}
 
     def caption_embeddings(self, index: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """One of each photo's composed captions, drawn afresh at every use."""
