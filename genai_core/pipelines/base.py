@@ -35,6 +35,16 @@ class Pipeline:
         on = self.allows_bf16 and (setting in ("1", "on", "true") or (setting == "auto" and cpu_has_bf16()))
         return torch.autocast("cpu", dtype=torch.bfloat16) if on else contextlib.nullcontext()
 
+    def memo(self, key, compute):
+        """compute() once per key for this pipeline (the last 64 keys kept): results that cost a second
+        to redraw, such as the group means the arithmetic presets average over."""
+        cache = self.__dict__.setdefault("_memo", {})
+        if key not in cache:
+            if len(cache) >= 64:
+                cache.clear()
+            cache[key] = compute()
+        return cache[key]
+
     def __init__(self, cfg, modules: dict[str, torch.nn.Module]):
         self.cfg = cfg
         for name, module in modules.items():

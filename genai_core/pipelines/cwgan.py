@@ -79,13 +79,7 @@ class CWGANPipeline(Pipeline):
         The whole generator input is averaged (z and the label entries): that input is the latent
         vector of a conditional GAN. Groups the referee never saw in the draw are left out. Computed
         once per (referee, seed, n): drawing and judging 512 faces is most of an arithmetic request."""
-        cache = self.__dict__.setdefault("_group_means_cache", {})
-        key = (id(referee), seed, n)
-        if key not in cache:
-            if len(cache) >= 64:
-                cache.clear()
-            cache[key] = self._group_means(referee, seed, n)
-        return cache[key]
+        return self.memo(("group_means", id(referee), seed, n), lambda: self._group_means(referee, seed, n))
 
     def _group_means(self, referee, seed: int, n: int) -> dict[str, torch.Tensor]:
         gen = torch.Generator().manual_seed(seed)

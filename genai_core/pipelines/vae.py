@@ -74,18 +74,16 @@ class FaceVAEPipeline(Pipeline):
         """group -> mean mu: shipped (photos), or over n labelled procedural faces drawn from seed."""
         if self.real:
             return dict(zip(self.cfg.model.groups, self.group_means.means, strict=True))
-        cache = self.__dict__.setdefault("_mean_codes_cache", {})  # rendering 512 faces costs a second
-        if (n, seed) not in cache:
-            mu, labels = self.labelled_codes(n, seed)
-            means = {}
-            for name, (glasses, male) in GROUPS.items():
-                member = (labels["eyeglasses"] == glasses) & (labels["male"] == male)
-                if member.any():
-                    means[name] = mu[member].mean(0)
-            if len(cache) >= 64:
-                cache.clear()
-            cache[(n, seed)] = means
-        return cache[(n, seed)]
+        return self.memo(("mean_codes", n, seed), lambda: self._drawn_group_means(n, seed))
+
+    def _drawn_group_means(self, n: int, seed: int) -> dict[str, torch.Tensor]:
+        mu, labels = self.labelled_codes(n, seed)
+        means = {}
+        for name, (glasses, male) in GROUPS.items():
+            member = (labels["eyeglasses"] == glasses) & (labels["male"] == male)
+            if member.any():
+                means[name] = mu[member].mean(0)
+        return means
 
     def arithmetic(self, preset: str, seed: int, n: int = 512) -> tuple[torch.Tensor, str]:
         """Decodings of mean(a), mean(b), mean(c) and mean(a) - mean(b) + mean(c); the intended group.
