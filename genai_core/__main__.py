@@ -20,7 +20,7 @@ def cmd_list(args) -> None:
 
 def cmd_train(args) -> None:
     from .registry import get
-    from .train import Trainer
+    from .train import Trainer, distributed
     from .train.callbacks import TqdmProgress
 
     spec = get(args.model)
@@ -45,11 +45,15 @@ def cmd_train(args) -> None:
     # Ctrl-C or a kill finishes the current step and writes a resumable checkpoint first.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: trainer.request_stop())
-    reason = trainer.fit()
-    print(
-        f"{reason} at step {trainer.step}/{trainer.total_steps} in {trainer.wall_time:.1f} s; "
-        f"weights in {cfg.out_dir}"
-    )
+    try:
+        reason = trainer.fit()
+    finally:
+        distributed.cleanup()  # under torchrun: leave the process group (a no-op otherwise)
+    if trainer.is_main:
+        print(
+            f"{reason} at step {trainer.step}/{trainer.total_steps} in {trainer.wall_time:.1f} s; "
+            f"weights in {cfg.out_dir}"
+        )
 
 
 def cmd_sample(args) -> None:

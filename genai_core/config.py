@@ -33,6 +33,8 @@ DEFAULTS = {
     "time_budget": None,  # CPU seconds after which the run ends as if finished (equal-CPU runs)
     "snapshot_every": None,  # steps between exports into snapshots/ (quality against CPU time)
     "export_dtype": None,  # "float16" halves model.safetensors (the 10 MB limit of a Space)
+    "precision": "fp32",  # or "bf16": autocast of the training steps (CUDA, and CPUs with bf16)
+    "compile": False,  # torch.compile the trained networks (needs a C++ compiler on the CPU)
     "data": {"source": "synthetic", "path": None},
     "model": {},
 }

@@ -24,6 +24,7 @@ from ..data.real_faces import load_labelled_photos
 from ..images import image_grid, to_model_range, to_uint8
 from ..metrics.clip import clip_metrics, face_clip_metrics
 from ..models.clip import build_clip
+from . import distributed
 from .augment import augment as photo_augment
 from .pseudo_labels import fill_unknown
 from .task import EpochSampler, Task, decay_groups, warmup_cosine
@@ -98,8 +99,10 @@ class CLIPTask(Task):
         return warmup_cosine(step, self.cfg.lr, int(self.cfg.warmup), self.total_steps(), 0.1)
 
     def batch(self, step: int):
-        rng = np.random.default_rng([self.cfg.seed, step])
-        scenes = shapes.sample_scenes(int(self.cfg.batch_size), int(rng.integers(2**31)))
+        # procedural scenes: each process draws its own share from a seed that includes its rank
+        rng = np.random.default_rng([self.cfg.seed, step, *distributed.rank_seed()])
+        scenes = shapes.sample_scenes(distributed.local_batch_size(int(self.cfg.batch_size)),
+                                      int(rng.integers(2**31)))
         images = augment(
             shapes.render_scenes(scenes, self.cfg.model.image_size), scenes, rng, self.cfg.augment
         )

@@ -12,6 +12,7 @@ from ..metrics.cwgan import cwgan_metrics
 from ..models.cwgan import build_cwgan, build_label_classifier, gradient_penalty, label_loss
 from ..pipelines.cwgan import label_tensor
 from ..pipelines.face_referee import FaceRefereePipeline
+from . import distributed
 from .pseudo_labels import fill_unknown
 from .task import EpochSampler, Task
 
@@ -114,7 +115,9 @@ class CWGANTask(Task):
         return images.to(self.device), self.labels[rows].to(self.device)
 
     def noise(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.generator.latent_dim, device=self.device)
+        """This process's share of the global batch's noise (all of it without torchrun)."""
+        world = distributed.world_size()
+        return distributed.share(torch.randn(n * world, self.generator.latent_dim, device=self.device))
 
     def train_step(self, step):
         c_opt, g_opt = self.optimizers["critic"], self.optimizers["generator"]

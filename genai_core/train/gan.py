@@ -7,6 +7,7 @@ import copy
 import torch
 import torch.nn.functional as F
 
+from . import distributed
 from .augment import diff_augment
 from .task import Task
 
@@ -85,7 +86,8 @@ class GANTask(Task):
 
     def train_step(self, step: int) -> dict[str, float]:
         real = self.real_batch(step).to(self.device)
-        fake = self.generate(self.noise(real.shape[0]))
+        # the noise of the global batch, shared out like the real images: the world trains on one batch
+        fake = self.generate(distributed.share(self.noise(real.shape[0] * distributed.world_size())))
         d_opt, g_opt = self.optimizers["discriminator"], self.optimizers["generator"]
 
         d_real = self._judge(real)

@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ..checkpoint import WEIGHTS_NAME
 from ..config import project_path
+from . import distributed
 
 
 def cosine_after(step: int, lr: float, start: int, total: int, floor: float) -> float:
@@ -98,15 +99,19 @@ class EpochSampler:
     """Batch indices that depend only on (seed, step): resuming at step k replays the same data.
 
     Each epoch is a fresh permutation drawn from a generator seeded by (seed, epoch), so no
-    iterator state has to be saved in a checkpoint.
+    iterator state has to be saved in a checkpoint. Under torchrun batch_size is the global batch and
+    each process gets its share of it (shard=False: the caller shares what the indices select).
     """
 
-    def __init__(self, size: int, batch_size: int, seed: int):
+    def __init__(self, size: int, batch_size: int, seed: int, shard: bool = True):
         if size <= 0:
             raise ValueError("the dataset is empty")
         self.size = size
         self.batch_size = min(batch_size, size)
         self.seed = seed
+        self.shard = shard
+        if shard:
+            distributed.local_batch_size(self.batch_size)  # refuse a batch the processes cannot split
         self.per_epoch = max(1, size // self.batch_size)  # drop the ragged last batch
         self._cache = (None, None)
 
@@ -119,4 +124,5 @@ class EpochSampler:
             generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
             self._cache = (epoch, torch.randperm(self.size, generator=generator))
         start = position * self.batch_size
-        return self._cache[1][start : start + self.batch_size]
+        batch = self._cache[1][start : start + self.batch_size]
+        return distributed.share(batch) if self.shard else batch

@@ -8,6 +8,7 @@ from ..metrics.toy_gans import curve_metrics, curve_score, multiples_metrics
 from ..models.mlp_gan import build_mlp_gan
 from ..pipelines.toy_gans import sample_multiples
 from ..plots import curve_figure, figure_to_array, multiples_figure
+from . import distributed
 from .gan import GANTask
 
 EVAL_SEED = 1234  # fixed evaluation noise, independent of the training seed
@@ -24,7 +25,7 @@ class CurveTask(GANTask):
         self.eval_noise = torch.randn(cfg.eval_samples, 2, generator=torch.Generator().manual_seed(EVAL_SEED))
 
     def real_batch(self, step):
-        return normalise_points(curve_points(self.cfg.batch_size))
+        return distributed.share(normalise_points(curve_points(self.cfg.batch_size)))
 
     def generated_points(self, z):
         return denormalise_points(self.generator(z.to(self.device)).cpu())
@@ -51,8 +52,8 @@ class MultiplesTask(GANTask):
     def __init__(self, cfg, device):
         super().__init__(cfg, device)
         self.book = cfg.model.variant == "book"
-        if cfg.batch_size % cfg.model.pack:
-            raise ValueError(f"batch_size must be a multiple of model.pack={cfg.model.pack}")
+        if distributed.local_batch_size(cfg.batch_size) % cfg.model.pack:
+            raise ValueError(f"batch_size per process must be a multiple of model.pack={cfg.model.pack}")
         self.set_networks(build_mlp_gan(cfg.model))
 
     def noise(self, n, generator=None):
@@ -68,7 +69,7 @@ class MultiplesTask(GANTask):
         return F.gumbel_softmax(logits, tau=self.cfg.model.tau, hard=True)
 
     def real_batch(self, step):
-        return multiples_onehot(self.cfg.batch_size)
+        return distributed.share(multiples_onehot(self.cfg.batch_size))
 
     def evaluate(self):
         values = self.sample_values(self.cfg.eval_samples)

@@ -1,5 +1,6 @@
 """One training loop for every model, with callbacks for progress, metrics, samples and stop."""
 
+import contextlib
 import json
 import threading
 import time
@@ -18,8 +19,12 @@ from ..checkpoint import (
     save_pretrained,
     save_training_state,
 )
+from ..config import ConfigError
 from ..seed import get_device, rng_state, seed_everything, set_rng_state
+from . import distributed
 from .task import Task
+
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
 
 
 class Callback:
@@ -53,9 +58,18 @@ class Trainer:
         self._stop = threading.Event()
         if cfg.threads:
             torch.set_num_threads(int(cfg.threads))
+        if cfg.precision not in PRECISIONS:
+            # fp16 would need a loss scaler inside every family's own backward calls; bf16 has fp32's range
+            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {cfg.precision!r}")
+        distributed.setup()  # a no-op unless torchrun started this process
+        # the same seed in every process: each draws the same global batch and trains on its share
         seed_everything(cfg.seed)
-        self.task: Task = task_cls(cfg, get_device(cfg.device))
+        with distributed.main_first():  # a task may write its tokenizer or a cache into the run folder
+            self.task: Task = task_cls(cfg, distributed.device(get_device(cfg.device)))
         self.total_steps = self.task.total_steps()
+        self.is_main = distributed.is_main()  # only the main process writes and calls back
+        if not self.is_main:
+            self.callbacks = []
 
     # ------------------------------------------------------------------ control
     def request_stop(self) -> None:
@@ -81,41 +95,63 @@ class Trainer:
         self.cpu_started = time.process_time()  # loading data (parsing masks...) is not training
         if self.resume and self.checkpoint_path.exists():
             self._load_checkpoint()
+        trained = list(self.task.modules.values())
+        distributed.broadcast_modules(trained)
+        gradient_hooks = distributed.average_gradients(trained)
+        if self.cfg.compile:
+            for module in trained:
+                module.compile()  # in place: state_dict keys, hooks and the task's references stay
         # the resolved config, as the task completed it (vocabulary sizes...), before the first step:
         # whatever stops the run, its folder says what it was
-        text = OmegaConf.to_yaml(self.cfg, resolve=True)
-        atomic_write(self.out_dir / CONFIG_NAME, lambda tmp: Path(tmp).write_text(text))
+        if self.is_main:
+            text = OmegaConf.to_yaml(self.cfg, resolve=True)
+            atomic_write(self.out_dir / CONFIG_NAME, lambda tmp: Path(tmp).write_text(text))
         self.task.train(True)
         for callback in self.callbacks:
             callback.on_start(self)
         window: dict[str, list[float]] = {}
         reason = "finished"
         while self.step < self.total_steps:
-            if self._stop.is_set():
+            budget = self.cfg.time_budget is not None and self.cpu_time >= float(self.cfg.time_budget)
+            stop, budget = distributed.any_process(self._stop.is_set(), budget)
+            if stop:
                 reason = "stopped"
                 break
-            if self.cfg.time_budget is not None and self.cpu_time >= float(self.cfg.time_budget):
+            if budget:
                 reason = "time budget spent"
-                self._evaluate()
-                self._sample()
+                if self.is_main:
+                    self._evaluate()
+                    self._sample()
                 break
-            logs = self.task.train_step(self.step)
+            with self._autocast():
+                logs = self.task.train_step(self.step)
             self.step += 1
             for key, value in logs.items():
                 window.setdefault(key, []).append(float(value))
             if self.step % self.cfg.log_every == 0 or self.step == self.total_steps:
-                means = {k: float(np.mean(v)) for k, v in window.items()}
+                means = distributed.mean_over_processes({k: float(np.mean(v)) for k, v in window.items()})
                 self.history.append({"step": self.step, **means})
                 window = {}
                 for callback in self.callbacks:
                     callback.on_step(self, means)
-            self._periodic()
-        if reason != "stopped" and self.best is None:
-            self._export()  # no keep-best metric: ship the last weights
-        self._save_checkpoint()
+            if self.is_main:
+                self._periodic()
+        if self.is_main:
+            if reason != "stopped" and self.best is None:
+                self._export()  # no keep-best metric: ship the last weights
+            self._save_checkpoint()
+        for handle in gradient_hooks:
+            handle.remove()
+        distributed.barrier()  # the run is over when its files are written
         for callback in self.callbacks:
             callback.on_end(self, reason)
         return reason
+
+    def _autocast(self):
+        dtype = PRECISIONS[self.cfg.precision]
+        if dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.task.device.type, dtype=dtype)
 
     # ------------------------------------------------------------------ periodic work
     def _periodic(self) -> None:

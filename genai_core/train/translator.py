@@ -11,6 +11,7 @@ from ..config import project_path
 from ..data import text as data
 from ..metrics.text import bleu_chrf, perplexity
 from ..models.translator import build_translator, greedy_decode
+from . import distributed
 from .task import EpochSampler, Task
 
 
@@ -38,7 +39,8 @@ class TranslatorTask(Task):
         self.tgt = data.encode_targets(self.tokenizer, [fr for _, fr in train], max_len)
         lengths = [max(len(s), len(t)) for s, t in zip(self.src, self.tgt, strict=True)]
         self.batches = data.token_batches(lengths, cfg.max_tokens, cfg.seed)
-        self.sampler = EpochSampler(len(self.batches), 1, cfg.seed)  # a shuffled order of batches
+        # a shuffled order of batches; under torchrun each process takes part of every batch
+        self.sampler = EpochSampler(len(self.batches), 1, cfg.seed, shard=False)
         self.val = self._validation(val)
         self.transformer = build_translator(cfg.model)["transformer"].to(device)
         self.modules = {"transformer": self.transformer}
@@ -68,12 +70,12 @@ class TranslatorTask(Task):
         return len(self.batches)
 
     def train_step(self, step):
-        index = self.batches[int(self.sampler.indices(step)[0])]
-        src = data.pad([self.src[i] for i in index]).to(self.device)
-        tgt = data.pad([self.tgt[i] for i in index]).to(self.device)
-        logits = self.transformer(src, tgt[:, :-1])
-        loss = F.cross_entropy(logits.flatten(0, 1), tgt[:, 1:].flatten(), ignore_index=0,
-                               label_smoothing=self.cfg.label_smoothing)
+        batch = self.batches[int(self.sampler.indices(step)[0])]
+        index = distributed.share_uneven(batch)
+        # the mean over the whole batch's target tokens, whichever share of them this process holds:
+        # averaged over the processes, the gradients are those of one process training on the batch
+        tokens = sum(len(self.tgt[i]) - 1 for i in batch) / distributed.world_size()
+        loss = self._loss_sum(index) / tokens
         rate = noam_rate(step + 1, self.cfg.model.d_model, self.cfg.warmup, self.cfg.noam_factor)
         optimizer = self.optimizers["transformer"]
         for group in optimizer.param_groups:
@@ -82,7 +84,16 @@ class TranslatorTask(Task):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.transformer.parameters(), 1.0)
         optimizer.step()
-        return {"loss": loss.item(), "lr": rate, "sentences": float(len(index))}
+        return {"loss": loss.item(), "lr": rate, "sentences": float(len(batch))}
+
+    def _loss_sum(self, index):
+        if len(index) == 0:  # fewer sentences than processes: a zero that still reaches every gradient
+            return sum(p.sum() for p in self.transformer.parameters()) * 0.0
+        src = data.pad([self.src[i] for i in index]).to(self.device)
+        tgt = data.pad([self.tgt[i] for i in index]).to(self.device)
+        logits = self.transformer(src, tgt[:, :-1])
+        return F.cross_entropy(logits.flatten(0, 1), tgt[:, 1:].flatten(), ignore_index=0,
+                               label_smoothing=self.cfg.label_smoothing, reduction="sum")
 
     def evaluate(self):
         """Validation NLL (no smoothing, first reference) and greedy BLEU/chrF (all references)."""

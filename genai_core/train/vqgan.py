@@ -31,6 +31,7 @@ from ..images import image_grid, to_model_range
 from ..metrics.vqgan import vqgan_metrics
 from ..models.vqgan import build_vqgan
 from ..pipelines.vqgan import VQGANPipeline
+from . import distributed
 from .task import EpochSampler, Task, cosine_after
 
 EVAL_SEED = 2_000_000_011  # held-out scenes: far from every training seed
@@ -97,7 +98,7 @@ class VQGANTask(Task):
             flip = (torch.rand(len(x)) < 0.5)[:, None, None, None]
             return torch.where(flip, x.flip(3), x).to(self.device)
         scenes = sample_scenes(int(self.cfg.batch_size), batch_seed(int(self.cfg.seed), step))
-        return render_scenes(scenes, self.size).to(self.device)
+        return render_scenes(distributed.share(scenes), self.size).to(self.device)
 
     def lr_at(self, step: int) -> float:
         """Constant until decay_start, then cosine down to a tenth at the last step: a long constant
