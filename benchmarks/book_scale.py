@@ -37,7 +37,8 @@ PRESETS = [
 def trainer_for(name, preset, data, out_dir, precision):
     spec = get(name)
     cfg = spec.config(data)
-    cfg = apply_overrides(cfg, OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "presets" / f"{preset}.yaml")))
+    preset_values = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "presets" / f"{preset}.yaml"))
+    cfg = apply_overrides(cfg, preset_values)
     cfg = apply_overrides(cfg, [*data, f"out_dir={out_dir}", f"precision={precision}"])
     return Trainer(spec.task_class(), cfg, resume=False), cfg
 
@@ -71,11 +72,13 @@ def main() -> None:
         params = sum(p.numel() for m in trainer.task.modules.values() for p in m.parameters()
                      if p.requires_grad)
         steps = trainer.total_steps
-        rows.append({"preset": preset, "trained params (M)": f"{params / 1e6:.1f}",
-                     "batch": f"{cfg.max_tokens} tokens" if "max_tokens" in cfg else cfg.batch_size, "s/step fp32": f"{timings['fp32']:.2f}",
+        batch = f"{cfg.max_tokens} tokens" if "max_tokens" in cfg else cfg.batch_size
+        rows.append({"preset": preset, "trained params (M)": f"{params / 1e6:.1f}", "batch": batch,
+                     "s/step fp32": f"{timings['fp32']:.2f}",
                      "s/step bf16": f"{timings['bf16']:.2f}", "steps": steps,
                      f"hours here ({args.threads} threads)": f"{steps * timings['fp32'] / 3600:.0f}"})
-    print_table(f"Book-scale presets on this CPU ({args.threads} threads, median of {args.repeats} steps)", rows)
+    title = f"Book-scale presets on this CPU ({args.threads} threads, median of {args.repeats} steps)"
+    print_table(title, rows)
 
 
 if __name__ == "__main__":

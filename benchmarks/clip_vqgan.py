@@ -4,6 +4,8 @@
 Run:  python -m benchmarks.clip_vqgan             (about 15 minutes on one thread; --prompts 10 for a
                                                    quick look)
       python -m benchmarks.clip_vqgan --faces     (the faces pair; needs ../shared/data for the FID)
+      python -m benchmarks.clip_vqgan --scoring --prompts 60   (the tab's default with the prior's
+                                                   candidates scored in bf16 and in fp32, both pairs)
 
 Faces pair (`--faces`): `--prompts` held-out prompt specs of two or three attributes (sex, then
 glasses, smiling, age, beard or hair colour; face_captions.held_out_prompts with a seed no training,
@@ -184,14 +186,44 @@ def faces_main(args) -> None:
         print(f"(no standard FID: {err})")
 
 
+def scoring_main(args) -> None:
+    """The tab's default (the prior's best draw by CLIP) with its candidates decoded and scored in bf16
+    (the default where the CPU has bf16 units) and in fp32, on the same prompts and seeds, for both
+    pairs: what bf16 scoring changes in the results and in the time."""
+    from genai_core.data import face_captions
+
+    rows = []
+    shapes_pair, faces_pair = load_composite("clip_vqgan_shapes"), load_composite("clip_vqgan_faces")
+    referee = load_pipeline("real_face_referee")
+    prompts = [shapes.caption(s) for s in shapes.sample_scenes(args.prompts, FRESH_SEED)]
+    specs = face_captions.held_out_prompts(args.prompts, FACE_PROMPT_SEED)
+    tab = {k: v for k, v in OFFLINE_DEFAULTS.items() if k != "iterations"}
+    for bf16 in (True, False):
+        shapes_pair.bf16_scoring = faces_pair.bf16_scoring = bf16
+        shape_row = fidelity(shapes_pair, prompts, OFFLINE_DEFAULTS["iterations"], seed=0, **tab)
+        face_row, _ = face_rows(faces_pair, referee, specs, 0)
+        rows.append({"scoring": "bf16" if bf16 else "fp32", "shapes: all parts ok": shape_row["all ok"],
+                     "shapes: CLIP score": shape_row["CLIP score"],
+                     "shapes: s / prompt": shape_row["s / prompt"],
+                     "faces: all attributes": face_row["all attributes"],
+                     "faces: s / prompt": face_row["s / prompt"]})
+    title = f"The tab's default, candidates scored in bf16 or fp32 ({args.prompts} held-out prompts each)"
+    print_table(title, rows)
+
+
 def main():
     parser = argparse.ArgumentParser()
     # 120 captions leave a standard error of ~3.6 points on an 80% pass rate (40 would leave ~7)
     parser.add_argument("--prompts", type=int, default=120, help="held-out captions to optimise")
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--faces", action="store_true", help="the faces pair (issue 21)")
+    parser.add_argument("--scoring", action="store_true",
+                        help="bf16 against fp32 scoring of the prior's draws")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.scoring:
+        scoring_main(args)
+        return
     if args.faces:
         faces_main(args)
         return

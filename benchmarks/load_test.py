@@ -71,9 +71,10 @@ class Walker:
                 results.append((api_name, time.perf_counter() - start, f"{type(err).__name__}: {err}"))
 
 
-def start_server() -> subprocess.Popen:
+def start_server(script: str = SERVER) -> subprocess.Popen:
+    """The app in its own process (script prints "ready" once it serves)."""
     env = {**os.environ, "GENAI_MAX_PENDING_PER_VISITOR": "64"}  # every client here is one address
-    server = subprocess.Popen([sys.executable, "-c", SERVER], cwd=Path(__file__).parent.parent, env=env,
+    server = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).parent.parent, env=env,
                               stdout=subprocess.PIPE, text=True)
     if server.stdout.readline().strip() != "ready":
         server.kill()

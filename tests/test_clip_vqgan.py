@@ -84,7 +84,8 @@ def test_a_given_start_latent_is_used_and_left_untouched(tiny_pair):
         next(iter(tiny_pair.optimise(settings, starts=[start, start])))
 
 
-def test_prior_start_keeps_the_candidate_with_the_lowest_loss(prior_pair):
+def test_prior_start_keeps_the_candidate_with_the_lowest_loss(prior_pair, monkeypatch):
+    monkeypatch.setenv("GENAI_BF16", "0")  # the same arithmetic as the draw by hand below
     settings = PromptSettings(["a red circle on a blue background"], start="prior", iterations=0,
                               candidates=6, stages=1, size=32, seed=3)
     events = list(prior_pair.optimise(settings))
@@ -103,7 +104,26 @@ def test_prior_start_keeps_the_candidate_with_the_lowest_loss(prior_pair):
     assert torch.equal(again.image, events[0].image) and not torch.equal(other.image, events[0].image)
 
 
-def test_prior_search_returns_its_best_completed_grid(prior_pair):
+def test_prior_candidates_are_scored_in_bf16_where_allowed_and_the_loss_is_the_shown_pictures(
+        prior_pair, monkeypatch):
+    seen = []
+    decode = prior_pair.vqgan.decode
+    monkeypatch.setattr(prior_pair.vqgan, "decode", lambda latents: seen.append(
+        (len(latents), torch.is_autocast_enabled("cpu"))) or decode(latents))
+    settings = PromptSettings(["a red circle on a blue background"], start="prior", iterations=0,
+                              candidates=6, stages=1, size=32, seed=3)
+    for setting, scored_in_bf16 in (("1", True), ("0", False)):
+        monkeypatch.setenv("GENAI_BF16", setting)
+        seen.clear()
+        draw = next(iter(prior_pair.optimise(settings)))
+        assert (6, scored_in_bf16) in seen and all(not bf16 for n, bf16 in seen if n == 1)
+        target, _ = prior_pair.text_target(settings, settings.include[0])
+        shown = prior_pair.clip.embed_images(draw.image[None])[0]
+        assert draw.loss == pytest.approx(float(-shown @ target), abs=1e-5)
+
+
+def test_prior_search_returns_its_best_completed_grid(prior_pair, monkeypatch):
+    monkeypatch.setenv("GENAI_BF16", "0")  # the tiny pair's losses are close enough for bf16 to tie them
     settings = PromptSettings(["a red circle above a green square"], start="prior", iterations=0,
                               candidates=8, beams=3, stages=4, size=32, seed=1,
                               exclude="a blue circle")

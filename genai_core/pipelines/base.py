@@ -22,6 +22,13 @@ def cpu_has_bf16() -> bool:
         return False
 
 
+def bf16_autocast(allowed: bool):
+    """bf16 autocast on the CPU if allowed and GENAI_BF16 agrees (auto: where the CPU has bf16 units)."""
+    setting = os.environ.get(BF16_ENV, "auto").strip().lower()
+    on = allowed and (setting in ("1", "on", "true") or (setting == "auto" and cpu_has_bf16()))
+    return torch.autocast("cpu", dtype=torch.bfloat16) if on else contextlib.nullcontext()
+
+
 class Pipeline:
     build = None  # model_cfg -> {name: nn.Module}; the same builder the trainer uses
     shipped: tuple[str, ...] = ()  # which of those networks model.safetensors holds
@@ -31,9 +38,7 @@ class Pipeline:
 
     def autocast(self):
         """The context a pipeline runs its networks in: bf16 autocast on the CPU where allowed."""
-        setting = os.environ.get(BF16_ENV, "auto").strip().lower()
-        on = self.allows_bf16 and (setting in ("1", "on", "true") or (setting == "auto" and cpu_has_bf16()))
-        return torch.autocast("cpu", dtype=torch.bfloat16) if on else contextlib.nullcontext()
+        return bf16_autocast(self.allows_bf16)
 
     def memo(self, key, compute):
         """compute() once per key for this pipeline (the last 64 keys kept): results that cost a second

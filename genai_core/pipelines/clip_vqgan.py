@@ -26,6 +26,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from .base import bf16_autocast
+
 MAX_PROMPTS = 6
 MAX_PROMPT_CHARS = 300  # CLIP reads 77 tokens at most; longer text is only cost (and echoed in the status)
 # A request's work: crop-steps of the optimiser + 10 x the prior's draws (a draw costs about ten
@@ -129,6 +131,10 @@ class CLIPGuidedVQGAN:
     CLIP pipeline (embed_images, differentiable; embed_texts; unknown_words; input_size), and
     optionally a CodePrior over the VQGAN's codes conditioned on that CLIP's embeddings."""
 
+    # the prior's candidates are decoded and scored in bf16 where the CPU has it: only their order
+    # matters (benchmarks/clip_vqgan.py measures what it changes; the card says)
+    bf16_scoring = True
+
     def __init__(self, vqgan, clip, prior=None):
         self.vqgan, self.clip, self.prior = vqgan, clip, prior
         self.factor = vqgan.downsample_factor
@@ -205,14 +211,19 @@ class CLIPGuidedVQGAN:
             partial = self.prior.generate(prefix, generator, stop=min(stop, length), **conditions)
             complete = self.prior.generate(partial, generator, **conditions)
             latents = self.vqgan.quantize.embed_code(complete.view(n, side, side))
-            pictures = self.vqgan.decode(latents).clamp(-1, 1)
-            loss = self.loss(self.clip.embed_images(pictures), settings, target, exclude)
+            with bf16_autocast(self.bf16_scoring):  # the winner is decoded again, in fp32, when shown
+                pictures = self.vqgan.decode(latents).clamp(-1, 1)
+                embeddings = self.clip.embed_images(pictures).float()
+            loss = self.loss(embeddings, settings, target, exclude)
             order = loss.argsort()[: settings.beams]
             if loss[order[0]] < best_loss:
                 best, best_loss = latents[order[0] : order[0] + 1].clone(), float(loss[order[0]])
             kept = partial[order]
             if should_stop():
                 break
+        # the winner's loss as the picture shown (decoded in fp32) has it
+        best_loss = float(self.loss(self.clip.embed_images(self.vqgan.decode(best).clamp(-1, 1)), settings,
+                                    target, exclude)[0])
         return best, best_loss
 
     def start_latent(self, settings, target, exclude, generator, should_stop=lambda: False):
