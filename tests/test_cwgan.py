@@ -207,3 +207,35 @@ def test_the_books_label_input_builds(tiny_cfg):
     assert images.shape == (2, 3, 32, 32) and nets["critic"](images, labels).shape == (2,)
     first = next(m for m in nets["critic"].modules() if isinstance(m, torch.nn.Conv2d))
     assert first.in_channels == 5 and nets["critic"].out.in_channels == cfg.model.d_channels[2]
+
+
+def test_keep_loss_prices_changes_outside_the_eyes_only():
+    """The glasses label flipped may change the band of the eyes for free; hair, skin or background
+    colours that change with it cost keep_weight."""
+    from types import SimpleNamespace
+
+    from genai_core.train.cwgan import CWGANTask, outside_the_eyes
+
+    base = torch.zeros(2, 3, 64, 64)
+
+    def generator(painted_rows):
+        def draw(z, labels):
+            images = base.clone()
+            glasses = labels[:, :1, None, None]  # (N, 1, 1, 1): the flipped label changes these rows
+            images[:, :, painted_rows, 8:56] = images[:, :, painted_rows, 8:56] + glasses
+            return images
+        return draw
+
+    z, labels = torch.zeros(2, 4), torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    costs = {}
+    for name, rows in (("eyes", slice(24, 32)), ("hair", slice(0, 8))):
+        task = SimpleNamespace(generator=generator(rows), glasses=0, keep_mask=outside_the_eyes())
+        costs[name] = float(CWGANTask._keep_loss(task, z, labels, task.generator(z, labels)))
+    assert costs["eyes"] == 0.0 and costs["hair"] > 0.1
+
+
+def test_keep_weight_trains_and_logs_its_loss(tiny_cfg):
+    cfg = tiny_cfg("cwgan_real_faces", "keep_weight=5.0")
+    recorder = Recorder()
+    assert Trainer(get("cwgan_real_faces").task_class(), cfg, callbacks=[recorder]).fit() == "finished"
+    assert all(math.isfinite(logs["loss_keep"]) and logs["loss_keep"] >= 0 for _, logs in recorder.logs)

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from ..config import project_path
 from ..data.faces import load_labelled_faces
@@ -17,6 +18,15 @@ from .pseudo_labels import fill_unknown
 from .task import EpochSampler, Task
 
 SAMPLE_SEED = 1234
+KEEP_GRID = 8  # cells a side of the colour averages keep_weight compares
+
+
+def outside_the_eyes() -> torch.Tensor:
+    """(KEEP_GRID, KEEP_GRID) ones, zero over the band where the training framing puts the eyes (rows
+    a quarter to five eighths down, all but the outer eighths across)."""
+    mask = torch.ones(KEEP_GRID, KEEP_GRID)
+    mask[KEEP_GRID // 4 : 5 * KEEP_GRID // 8, KEEP_GRID // 8 : 7 * KEEP_GRID // 8] = 0
+    return mask
 
 
 def conditioning_faces(cfg, names: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -90,6 +100,11 @@ class CWGANTask(Task):
             )
         fixed = torch.Generator().manual_seed(SAMPLE_SEED)
         self.fixed_noise = torch.randn(8, cfg.model.latent_dim, generator=fixed)
+        # what the glasses label may change is the glasses (departure from the book): keep_weight prices
+        # any other change the same noise shows when the label flips (0: off)
+        self.keep_weight = float(cfg.get("keep_weight") or 0.0)
+        self.glasses = self.label_names.index("eyeglasses") if "eyeglasses" in self.label_names else None
+        self.keep_mask = outside_the_eyes().to(device)
 
     def steps_per_epoch(self):
         return max(1, len(self.sampler) // self.n_critic)
@@ -140,17 +155,32 @@ class CWGANTask(Task):
             if self.classifier is not None:
                 logs["loss_ac_real"] = logs.get("loss_ac_real", 0.0) + self._classifier_step(real, labels)
         # the generator step uses the labels of the last real batch (the book's conditioning)
-        fake = self.generator(self.noise(len(labels)), labels)
+        z = self.noise(len(labels))
+        fake = self.generator(z, labels)
         loss_g = -self.critic(fake, labels).mean()
         out = {}
+        if self.keep_weight and self.glasses is not None:
+            loss_keep = self._keep_loss(z, labels, fake)
+            loss_g = loss_g + self.keep_weight * loss_keep
+            out["loss_keep"] = loss_keep.item()
         if self.classifier is not None:
             loss_ac = label_loss(self.classifier, fake, labels)
             loss_g = loss_g + self.ac_weight * loss_ac
-            out = {"loss_ac_real": logs.pop("loss_ac_real") / self.n_critic, "loss_ac_fake": loss_ac.item()}
+            out |= {"loss_ac_real": logs.pop("loss_ac_real") / self.n_critic, "loss_ac_fake": loss_ac.item()}
         g_opt.zero_grad(set_to_none=True)
         loss_g.backward()  # also fills the classifier's grads: they are cleared before its next step
         g_opt.step()
         return {**logs, **out, "loss_g": loss_g.item()}
+
+    def _keep_loss(self, z: torch.Tensor, labels: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """Mean absolute difference of 8x8 colour averages, outside the band of the eyes, between each
+        face and the same noise with its glasses label flipped: hair, skin and background colours are
+        what the referee reads as the same person; the glasses' own pixels are inside the band."""
+        flipped = labels.clone()
+        flipped[:, self.glasses] = 1 - flipped[:, self.glasses]
+        other = self.generator(z, flipped)
+        pooled = F.avg_pool2d(fake - other, fake.shape[-1] // KEEP_GRID).abs()
+        return (pooled * self.keep_mask).sum() / (self.keep_mask.sum() * pooled.shape[0] * pooled.shape[1])
 
     def _classifier_step(self, real: torch.Tensor, labels: torch.Tensor) -> float:
         """One cross-entropy step of the auxiliary classifier on real faces and their true labels
