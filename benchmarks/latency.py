@@ -26,6 +26,7 @@ from .load_test import PORT, SERVER, Walker, endpoints, start_server
 # The app as load_test serves it, each endpoint's function timed inside the server: from the moment
 # Gradio's worker calls it (after its queue) to its return or last streamed update, slot wait included.
 # One "handled <api_name> <seconds>" line per call on stdout.
+assert "app = build_app()\n" in SERVER, "load_test.SERVER no longer builds the app where the timer hooks in"
 TIMED_SERVER = SERVER.replace("app = build_app()\n", """app = build_app()
 import functools, inspect, sys
 def timed(name, fn):

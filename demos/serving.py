@@ -92,9 +92,8 @@ CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (o
 
 def _workers() -> int:
     """Model requests computed at once, each on one torch thread: all cores but one, which is left to
-    the server's own work for every request (queue, HTTP, encoding the results). On this 2-core CPU one
-    request at a time served as many calls a minute as two, and each at 1.1-1.6x its solo time instead
-    of 1.4-3.1x (README, "Speed"). GENAI_WORKERS sets another number."""
+    the server's own work for every request (queue, HTTP, encoding the results); the README's "Speed"
+    section has what that measured. GENAI_WORKERS sets another number."""
     asked = os.environ.get("GENAI_WORKERS", "").strip()
     if not asked:
         return max(1, CORES - 1)

@@ -94,6 +94,9 @@ def validate(cfg: DictConfig) -> None:
         raise ConfigError(f"lr must be a number in (0, 1), got {cfg.lr!r}")
     if not isinstance(cfg.seed, int) or not 0 <= cfg.seed < 2**32:
         raise ConfigError(f"seed must be an integer in [0, 2**32), got {cfg.seed!r}")
+    if cfg.get("precision", "fp32") not in ("fp32", "bf16"):
+        # fp16 would need a loss scaler inside every family's own backward calls; bf16 has fp32's range
+        raise ConfigError(f"precision must be one of fp32, bf16, got {cfg.precision!r}")
     if cfg.batch_size > 4096:
         raise ConfigError(f"batch_size {cfg.batch_size} is too large for this app (max 4096)")
 

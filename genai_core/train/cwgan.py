@@ -5,7 +5,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..config import project_path
+from ..config import ConfigError, project_path
 from ..data.faces import load_labelled_faces
 from ..data.real_faces import load_labelled_photos
 from ..images import image_grid, to_model_range
@@ -104,6 +104,8 @@ class CWGANTask(Task):
         # any other change the same noise shows when the label flips (0: off)
         self.keep_weight = float(cfg.get("keep_weight") or 0.0)
         self.glasses = self.label_names.index("eyeglasses") if "eyeglasses" in self.label_names else None
+        if self.keep_weight and self.glasses is None:
+            raise ConfigError("keep_weight prices what the eyeglasses label changes: add it to model.labels")
         self.keep_mask = outside_the_eyes().to(device)
 
     def steps_per_epoch(self):
@@ -131,8 +133,8 @@ class CWGANTask(Task):
 
     def noise(self, n: int) -> torch.Tensor:
         """This process's share of the global batch's noise (all of it without torchrun)."""
-        world = distributed.world_size()
-        return distributed.share(torch.randn(n * world, self.generator.latent_dim, device=self.device))
+        latent = self.generator.latent_dim
+        return distributed.draw_share(lambda m: torch.randn(m, latent, device=self.device), n)
 
     def train_step(self, step):
         c_opt, g_opt = self.optimizers["critic"], self.optimizers["generator"]
@@ -159,7 +161,7 @@ class CWGANTask(Task):
         fake = self.generator(z, labels)
         loss_g = -self.critic(fake, labels).mean()
         out = {}
-        if self.keep_weight and self.glasses is not None:
+        if self.keep_weight:
             loss_keep = self._keep_loss(z, labels, fake)
             loss_g = loss_g + self.keep_weight * loss_keep
             out["loss_keep"] = loss_keep.item()

@@ -77,6 +77,12 @@ def share(batch):
     return batch[rank() * size : (rank() + 1) * size]
 
 
+def draw_share(draw, n: int):
+    """draw(n x processes), this process's share of it: per-sample noise drawn as one process would
+    draw it for the global batch (n is this process's share of the batch)."""
+    return share(draw(n * world_size()))
+
+
 def share_uneven(items: list) -> list:
     """Every world-th item from this rank's position on: for batches whose size is not fixed (token
     batches), so no process gets an empty share while there are at least as many items as processes."""

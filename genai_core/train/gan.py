@@ -87,7 +87,7 @@ class GANTask(Task):
     def train_step(self, step: int) -> dict[str, float]:
         real = self.real_batch(step).to(self.device)
         # the noise of the global batch, shared out like the real images: the world trains on one batch
-        fake = self.generate(distributed.share(self.noise(real.shape[0] * distributed.world_size())))
+        fake = self.generate(distributed.draw_share(self.noise, real.shape[0]))
         d_opt, g_opt = self.optimizers["discriminator"], self.optimizers["generator"]
 
         d_real = self._judge(real)
