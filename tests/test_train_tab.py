@@ -86,6 +86,7 @@ def test_one_job_at_a_time_then_stop_and_resume(jobs):
         ("lr: 5", "lr must be"),
         ("out_dir: /etc", "set by the Train tab"),
         ("snapshot_every: 1", "command-line runs only"),
+        ("compile: true", "command-line runs only"),
         ("- just a list", "mapping"),
     ],
 )

@@ -36,7 +36,9 @@ from .trainer import Callback, Trainer
 JOBS_ROOT = RUNS_ROOT / "train_tab"
 ENABLE_ENV = "GENAI_ENABLE_TRAINING"
 HIDDEN_KEYS = ("name", "out_dir", "threads")  # set by the job and the app, never by a visitor
-CLI_ONLY_KEYS = ("snapshot_every",)  # a folder per snapshot: unbounded disk for a public app
+# snapshot_every: a folder per snapshot, unbounded disk for a public app; compile: C++ compiler processes
+# beyond the job's one CPU slot, and caches outside runs/
+CLI_ONLY_KEYS = ("snapshot_every", "compile")
 GROWTH = 4  # a visitor may raise any whole number of a preset up to this many times its value
 SMALL_LIMIT = 64  # ... or to this, where the preset has no number there
 MAX_PARAMETERS = 50_000_000
@@ -79,10 +81,10 @@ def job_config(model: str, text: str):
     for key in HIDDEN_KEYS:
         if key in edited:
             raise ConfigError(f"'{key}' is set by the Train tab; remove it from the config")
-    for key in CLI_ONLY_KEYS:
-        if edited.get(key) is not None:
-            raise ConfigError(f"'{key}' is for command-line runs only; remove it from the config")
     preset = get(model).config()
+    for key in CLI_ONLY_KEYS:  # the tab shows their preset values; any other is refused
+        if key in edited and edited[key] != preset.get(key):
+            raise ConfigError(f"'{key}' is for command-line runs only; remove it from the config")
     defaults = dict(leaves(OmegaConf.to_container(preset, resolve=True)))
     for key, value in leaves(edited):
         _bounded(key, value, defaults.get(key))
