@@ -214,3 +214,30 @@ def test_the_lowest_truncation_offered_still_gives_faces():
     lowest, trained = (pipeline.grid(16, 0, t).astype(float) for t in (tab.MIN_TRUNCATION, 1.0))
     assert lowest.std() > 0.55 * trained.std()
     assert pipeline.grid(16, 0, 0.1).std() < 0.55 * trained.std()  # what the old minimum gave
+
+
+def test_the_moving_average_keeps_batch_statistics_of_its_own_weights():
+    """The shipped generator (the EMA) in eval mode should draw what it draws with a batch's own
+    statistics; the live generator's statistics belong to other weights and land further away."""
+    import copy
+
+    from genai_core.train.dcgan import DCGANTask
+
+    spec = get("dcgan")
+    cfg = spec.config([*spec.tiny, "ema_decay=0.999", "lr=2e-3", "batch_size=32"])
+    torch.manual_seed(0)
+    task = DCGANTask(cfg, torch.device("cpu"))
+    task.train(True)
+    for step in range(40):
+        task.train_step(step)
+    z = torch.randn(256, task.ema.latent_dim, generator=torch.Generator().manual_seed(7))
+
+    def gap(generator):
+        with torch.no_grad():
+            batch = copy.deepcopy(generator).train(True)(z)
+            return (generator.eval()(z) - batch).abs().mean().item()
+
+    borrowed = copy.deepcopy(task.ema)
+    for mine, live in zip(borrowed.buffers(), task.generator.buffers(), strict=True):
+        mine.copy_(live)
+    assert gap(task.ema) < 0.8 * gap(borrowed)
