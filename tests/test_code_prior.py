@@ -24,11 +24,10 @@ def test_cached_steps_give_the_teacher_forced_logits(prior):
     codes, cond = torch.randint(32, (3, 16), generator=generator), torch.randn(3, 8, generator=generator)
     full = prior(codes, cond)
     ids = torch.cat([torch.full((3, 1), 32), codes[:, :5]], 1)
-    logits, cache = prior._run(ids, 0, None, cond)
-    steps = [logits]
+    cache = prior.new_cache()
+    steps = [prior._run(ids, 0, cache, cond)]
     for position in range(5, 15):
-        logits, cache = prior._run(codes[:, position : position + 1], position + 1, cache)
-        steps.append(logits)
+        steps.append(prior._run(codes[:, position : position + 1], position + 1, cache))
     assert torch.allclose(torch.cat(steps, 1), full, atol=1e-5)
 
 
@@ -74,3 +73,13 @@ def test_the_task_evaluates_codes_against_their_own_captions():
     assert task.val_prompts == [caption(s) for s in scenes]
     last = task.vqgan.encode(render_scenes(scenes[-3:], 64))[1].flatten(1)
     assert torch.equal(task.val["codes"][-3:].long(), last)
+
+
+def test_draw_follows_the_probabilities_and_never_picks_an_impossible_code():
+    from genai_core.models.code_prior import draw
+
+    probs = torch.tensor([[0.0, 0.5, 0.0, 0.3, 0.2, 0.0]]).repeat(20_000, 1)
+    codes = draw(probs, torch.Generator().manual_seed(0))[:, 0]
+    share = torch.bincount(codes, minlength=6) / len(codes)
+    assert share[[0, 2, 5]].sum() == 0
+    assert torch.allclose(share[[1, 3, 4]], torch.tensor([0.5, 0.3, 0.2]), atol=0.015)
