@@ -29,8 +29,9 @@ with the book's known bugs fixed; each card lists where and why it departs from 
 (1) the real-face referee, cWGAN-GP, CycleGAN and face VAE. The models trained on real faces inherit
 their data's terms: **research and non-commercial use**.
 Photos you upload are converted in memory and in the server's temporary files (deleted after an hour);
-the app keeps no copy. No photo from these data sets is in this repository: the examples are faces
-the project draws.
+the app keeps no copy. The only photos from these data sets in this repository are the hair-colour
+tab's six examples (`demos/examples/lfw_*.jpg`, LFW photos of people held out from training, under
+LFW's research-use terms); the other examples are faces the project draws.
 
 Training data is never part of this repository; see `../shared/data/SOURCES.md` and the README.
 """

@@ -29,12 +29,15 @@ from .common import (
 EXAMPLES_DIR = Path(__file__).parent / "examples"
 DIRECTIONS = ("blond -> black", "black -> blond")
 MAIN_BUTTON = "Convert"
-EXAMPLE_PHOTO = EXAMPLES_DIR / "blond_face_1.png"
+# held-out LFW photos (people the models never saw; LFW's research-use terms, named in the About tab)
+PHOTO_EXAMPLES = sorted(EXAMPLES_DIR.glob("lfw_*.jpg"))
+EXAMPLE_PHOTO = next(p for p in PHOTO_EXAMPLES if "blond" in p.name)
 MAX_FACE_NUMBER = 20
-# model choice -> (generator, the referee that reads its faces, whether uploads are searched for a face)
+# model choice -> (generator, the referee that reads its faces, whether uploads are searched for a face,
+# the segmenter that keeps the change to the hair or None)
 MODELS = {
-    "Real photos (LFW, CelebA-HQ)": ("cyclegan_real_hair", "real_face_referee", True),
-    "Procedural faces (the project's drawings)": ("cyclegan_hair", "face_referee", False),
+    "Real photos (LFW, CelebA-HQ)": ("cyclegan_real_hair", "real_face_referee", True, "hair_segmenter"),
+    "Procedural faces (the project's drawings)": ("cyclegan_hair", "face_referee", False, None),
 }
 FIRST, PROCEDURAL = MODELS
 
@@ -65,7 +68,7 @@ def convert(photo, choice, direction, strength, face_number, centred_if_none):
         raise user_error(f"Direction must be one of: {', '.join(DIRECTIONS)}")
     strength = check_float(strength, "Strength", 0.0, 1.0)
     face_number = check_int(face_number, "Face number", 1, MAX_FACE_NUMBER)
-    name, referee_name, detect = MODELS[choice]
+    name, referee_name, detect, segmenter_name = MODELS[choice]
     model, referee = pipeline(name), pipeline(referee_name)
     size = int(model.cfg.model.size)
     try:
@@ -75,7 +78,8 @@ def convert(photo, choice, direction, strength, face_number, centred_if_none):
             framed = frame_centred(photo, size)
     except NoFaceError as err:
         raise user_error(f"No face found in the photo: {str(err).split(': ', 1)[1]}") from None
-    result = model.convert_framed(framed, direction, strength)
+    hair = pipeline(segmenter_name).hair(framed.face[None])[0] if segmenter_name else None
+    result = model.convert_framed(framed, direction, strength, hair)
     readings = referee.predict(result.faces)
     colours = referee.hair_colours
     hair = [f"{colours[i]} hair ({p.max():.0%})"
@@ -84,7 +88,8 @@ def convert(photo, choice, direction, strength, face_number, centred_if_none):
     captions = [f"the model's view\n{hair[0]}", f"converted\n{hair[1]}", f"round trip\n{hair[2]}"]
     if result.mask is not None:
         views.append(result.mask[None].expand(1, 3, -1, -1) * 2 - 1)
-        captions.append("where it changed\n(attention mask)")
+        gated = "(attention x hair)" if hair is not None else "(attention)"
+        captions.append(f"where it may change\n{gated}")
     view = labelled_grid(torch.cat(views), captions, nrow=len(captions), cell=112, font_size=12)
     if framed.found:
         count = len(framed.faces)
@@ -119,13 +124,12 @@ API_EXAMPLES = {
 def build() -> None:
     gr.Markdown(
         "A CycleGAN (book ch. 6) trained on **unpaired** photos of blond-haired and black-haired people "
-        "(LFW and CelebA-HQ, 64x64), never the same person in both. The face in your photo is found, framed "
-        "like the training photos (face and hair), converted, and only the change is enlarged and blended "
-        "back, so the photo keeps its own detail. The generator also draws a mask of where it changes the "
-        "face: it learnt to keep the change in the hair. Under the model's view, a separate **face "
-        "referee** reads the hair colour. **Blond -> black** darkens the hair on most photos (the referee "
-        "reads 83% of held-out blond photos as black-haired afterwards); **black -> blond** is weaker: it "
-        "lightens the hair towards orange, and is read as blond on about one photo in ten "
+        "(LFW and CelebA-HQ, 64x64), never the same person in both. The face in your photo is found and "
+        "framed like the training photos (face and hair); a small **hair segmenter** marks its hair, and "
+        "the change is kept to that hair, enlarged and blended back, so skin, eyes and background keep the "
+        "photo's own pixels. Under the model's view, a separate **face referee** reads the hair colour. "
+        "On held-out photos, **blond -> black** is read as black three times in four; **black -> blond** "
+        "lightens the hair to dark blond or light brown, which the referee mostly calls brown "
         "(weights/cyclegan_real_hair/card.md)."
     )
     with gr.Row():
@@ -147,10 +151,9 @@ def build() -> None:
                 hair = gr.Radio(["blond", "black"], value="blond", label="Hair")
                 draw = gr.Button("Draw face")
             gr.Examples(
-                [[str(p), DIRECTIONS[0] if "blond" in p.name else DIRECTIONS[1], True]
-                 for p in sorted(EXAMPLES_DIR.glob("*.png"))],
-                inputs=[photo, direction, centred],
-                label="Examples (drawn faces: the detector may not find them, so a centred crop is used)",
+                [[str(p), FIRST, DIRECTIONS["black" in p.name]] for p in PHOTO_EXAMPLES],
+                inputs=[photo, choice, direction],
+                label="Examples (LFW photos of people held out from training)",
             )
         with gr.Column(scale=2):
             with gr.Row():

@@ -35,7 +35,8 @@ DISPLAY = 128  # the VAE works at 64x64; faces are shown enlarged
 MAIN_BUTTON = "Generate"
 MAX_FACES, MAX_FRAMES = 32, 48
 EXAMPLES_DIR = Path(__file__).parent / "examples"
-EXAMPLES = sorted(EXAMPLES_DIR.glob("*.png"))
+# held-out LFW photos (LFW's research-use terms, named in the About tab), then faces the project draws
+EXAMPLES = sorted(EXAMPLES_DIR.glob("lfw_*.jpg")) + sorted(EXAMPLES_DIR.glob("*.png"))
 
 
 def _model(choice: str):

@@ -150,6 +150,10 @@ REGISTRY: dict[str, ModelSpec] = {
         _spec("cyclegan_real_hair", "Hair colour (CycleGAN)", "cyclegan", "cyclegan:CycleGANTask",
               "cyclegan:CycleGANPipeline", demo="demos.cyclegan:build", group=IMAGE_GANS, data_source="real",
               data_file="lfw_faces_128.tar"),
+        # the hair-colour tab's gate: the change is kept to the hair it marks
+        _spec("hair_segmenter", "Hair segmenter (real photos)", "hair_segmenter",
+              "hair_segmenter:HairSegmenterTask", "hair_segmenter:HairSegmenterPipeline", data_source="real",
+              data_file="lfw_faces_128.tar"),
         # the same model on the procedural faces: the tab's second choice
         _spec("cyclegan_hair", "Hair colour (CycleGAN, procedural faces)", "cyclegan",
               "cyclegan:CycleGANTask", "cyclegan:CycleGANPipeline"),

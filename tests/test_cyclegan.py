@@ -16,9 +16,10 @@ from genai_core.data.faces import HAIR_COLOURS, render_hair_twins
 from genai_core.data.photos import load_photo
 from genai_core.metrics.cyclegan import cyclegan_metrics
 from genai_core.metrics.image import l1, psnr, ssim
-from genai_core.models.cyclegan import build_cyclegan
+from genai_core.models.cyclegan import build_cyclegan, gate
 from genai_core.registry import load_pipeline
 
+DRAWN_BLOND = tab.EXAMPLES_DIR / "blond_face_1.png"  # a procedural face: the procedural model's input
 TINY = OmegaConf.create({"ngf": 4, "n_blocks": 1, "ndf": 4, "d_layers": 2, "output": "mask"})
 
 
@@ -157,7 +158,7 @@ def test_the_change_is_pasted_into_the_box_only_with_a_soft_edge():
 
 def test_convert_framed_keeps_the_photo_size_and_strength_blends():
     translator = load_pipeline("cyclegan_hair")
-    framed = photos.frame_centred(tab.EXAMPLE_PHOTO, int(translator.cfg.model.size))
+    framed = photos.frame_centred(DRAWN_BLOND, int(translator.cfg.model.size))
     nothing = translator.convert_framed(framed, "blond -> black", 0.0)
     assert torch.allclose(nothing.converted, framed.photo, atol=1e-5)
     full = translator.convert_framed(framed, "blond -> black", 1.0)
@@ -181,8 +182,8 @@ def test_tab_converts_a_photo_and_marks_the_face(tmp_path):
 
 
 def test_tab_procedural_model_and_reproducible_faces():
-    shown, converted, _, _, summary = tab.convert(str(tab.EXAMPLE_PHOTO), tab.PROCEDURAL, "blond -> black",
-                                                  1.0, 1, False)
+    shown, converted, _, _, summary = tab.convert(str(DRAWN_BLOND), tab.PROCEDURAL, "blond -> black", 1.0, 1,
+                                                  False)
     assert shown.shape == converted.shape == (128, 128, 3) and "centred square" in summary
     assert "reads the converted face as **black" in summary
     (face, choice), (again, _) = (tab.random_face(3, "black") for _ in range(2))
@@ -231,3 +232,28 @@ def test_a_cyclegan_of_labelled_photos_learns_masks_from_the_drawn_hair(real_pho
     metrics = __import__("json").loads((tmp_path / "exported.json").read_text())["metrics"]
     wanted = {"success_black_to_blond", "psnr_outside_hair_blond_to_black", "mask_iou_blond_to_black"}
     assert wanted <= set(metrics)
+
+
+def test_a_hair_gated_cyclegan_changes_nothing_outside_the_drawn_hair(real_photo_folder, tmp_path):
+    """hair_gate: in training the fakes the discriminators judge are the generators' changes kept to
+    the hair masks, so outside a photo's mask a fake is that photo exactly."""
+    from genai_core.registry import get
+    from genai_core.train import Trainer
+    from genai_core.train.cyclegan import CycleGANTask
+
+    spec = get("cyclegan_real_hair")
+    referee = "weights/real_face_referee"
+    real = ["data.source=real", f"data.path={real_photo_folder}", f"data.pseudo_labels={referee}",
+            "data.pseudo_confidence=0.5", f"eval.referee={referee}", "hair_gate=true",
+            "eval.segmenter=weights/hair_segmenter"]
+    cfg = spec.config([*spec.tiny, f"out_dir={tmp_path}", *real])
+    task = CycleGANTask(cfg, torch.device("cpu"))
+    rows = task.domain_a.has_mask.nonzero().flatten()[:2]
+    images, hair, has = task._batch(task.domain_a, rows)
+    hair_gate = task._gate(hair, has)
+    fake = gate(images, task.g_ab(images), hair_gate)
+    outside = hair_gate == 0
+    assert outside.any() and (fake - images).abs().amax(1, keepdim=True)[outside].max() == 0
+    assert Trainer(CycleGANTask, cfg).fit() == "finished"
+    metrics = __import__("json").loads((tmp_path / "exported.json").read_text())["metrics"]
+    assert {"success_blond_to_black", "success_black_to_blond", "quality"} <= set(metrics)

@@ -2,7 +2,6 @@
 and target hair) or on held-out photos with hair masks, the referee's reading, the error outside the
 hair and the round trip."""
 
-import torch
 
 from ..data.faces import HAIR_COLOURS, render_hair_twins
 from ..images import to_model_range
@@ -33,21 +32,20 @@ def cyclegan_metrics(pipeline, referee, n: int, seed: int) -> dict[str, float]:
     return metrics
 
 
-def real_cyclegan_metrics(pipeline, referee, domains: dict) -> dict[str, float]:
+def real_cyclegan_metrics(pipeline, referee, domains: dict, segmenter=None) -> dict[str, float]:
     """For each direction, on held-out photos of the source colour (domains: colour -> HairDomain with
     hair masks): the share the real-face referee reads as the target colour, PSNR and SSIM outside the
     hair mask (what should not change), the round trip's L1 and, for attention generators, the IoU of
-    the generator's mask with the hair mask. `quality` as in cyclegan_metrics."""
+    the generator's mask with the hair mask. `quality` as in cyclegan_metrics. With a segmenter (the
+    hair segmenter's pipeline) the change is kept to the hair it marks, as in the tab."""
     metrics, quality = {}, []
     colours = list(referee.hair_colours)
     for direction in pipeline.directions:
         source, target = (part.strip() for part in direction.split("->"))
         domain = domains[source]
         images = to_model_range(domain.images)
-        forward, backward = pipeline.generators(direction)
-        with torch.no_grad():
-            converted, mask = forward.forward_with_mask(images)
-            round_trip = backward(converted)
+        hair = None if segmenter is None else segmenter.hair(images)
+        converted, round_trip, mask = pipeline.translate_with_mask(images, direction, hair)
         key = f"{source}_to_{target}"
         outside = (1 - domain.masks).bool()
         known = domain.has_mask

@@ -78,10 +78,15 @@ class ResnetGenerator(nn.Module):
         if self.output == "residual":
             return changed, None
         mask = torch.sigmoid(out[:, 3:])
-        return mask * changed + (1 - mask) * x, mask
+        return gate(x, changed, mask), mask
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_with_mask(x)[0]
+
+
+def gate(before: torch.Tensor, after: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """after where mask is 1, before where it is 0, blended between (None: after everywhere)."""
+    return after if mask is None else before + mask * (after - before)
 
 
 class PatchDiscriminator(nn.Module):

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from ..data.faces import HAIR_COLOURS, render_batch
 from ..data.photos import FramedFace, paste_change
 from ..images import image_grid
-from ..models.cyclegan import build_cyclegan
+from ..models.cyclegan import build_cyclegan, gate
 from .base import Pipeline
 
 
@@ -25,7 +25,7 @@ class PhotoConversion:
     converted: torch.Tensor  # (3, H, W) in [-1, 1]: the whole photo with the face's hair changed
     round_trip: torch.Tensor  # (3, H, W): converted back
     faces: torch.Tensor  # (3, 3, s, s): the framed face at the model's size, converted, round trip
-    mask: torch.Tensor | None  # (1, s, s) in [0, 1]: where the generator changed the face (attention)
+    mask: torch.Tensor | None  # (1, s, s) in [0, 1]: where the face may change (attention x hair gate)
 
 
 class CycleGANPipeline(Pipeline):
@@ -45,11 +45,20 @@ class CycleGANPipeline(Pipeline):
         return getattr(self, forward), getattr(self, backward)
 
     @torch.no_grad()
-    def translate(self, images: torch.Tensor, direction: str) -> tuple[torch.Tensor, torch.Tensor]:
-        """Images (N, 3, size, size) at the model's size -> (converted, round trip)."""
+    def translate_with_mask(self, images: torch.Tensor, direction: str, hair: torch.Tensor | None = None):
+        """Images (N, 3, size, size) at the model's size -> (converted, round trip, where the face may
+        change (N, 1, size, size) or None). hair (N, 1, size, size) in [0, 1], the hair segmenter's,
+        keeps both changes to the hair (keep_to_hair)."""
         forward, backward = self.generators(direction)
-        converted = forward(images)
-        return converted, backward(converted)
+        converted, mask = forward.forward_with_mask(images)
+        converted = keep_to_hair(images, converted, hair)
+        round_trip = keep_to_hair(converted, backward(converted), hair)
+        where = mask if hair is None else hair if mask is None else mask * hair
+        return converted, round_trip, where
+
+    def translate(self, images: torch.Tensor, direction: str, hair: torch.Tensor | None = None):
+        """translate_with_mask without the mask: (converted, round trip)."""
+        return self.translate_with_mask(images, direction, hair)[:2]
 
     @torch.no_grad()
     def convert(self, photo: torch.Tensor, direction: str, strength: float = 1.0):
@@ -73,21 +82,23 @@ class CycleGANPipeline(Pipeline):
         return out[0], back[0]
 
     @torch.no_grad()
-    def convert_framed(self, framed: FramedFace, direction: str, strength: float = 1.0) -> PhotoConversion:
+    def convert_framed(self, framed: FramedFace, direction: str, strength: float = 1.0,
+                       hair: torch.Tensor | None = None) -> PhotoConversion:
         """A framed face (genai_core.data.photos.frame_face at the model's size) -> the whole photo with
-        the change pasted back; strength in [0, 1] scales the change."""
+        the change pasted back; strength in [0, 1] scales the change; hair (1, size, size) in [0, 1]
+        (the hair segmenter's) keeps it to the hair."""
         if not 0.0 <= strength <= 1.0:
             raise ValueError(f"strength must be between 0 and 1, got {strength}")
-        forward, backward = self.generators(direction)
         face = framed.face[None]
-        converted, mask = forward.forward_with_mask(face)
+        hair = None if hair is None else hair[None]
+        converted, _, changed = self.translate_with_mask(face, direction, hair)
         converted = face + strength * (converted - face)
-        round_trip = backward(converted)
+        round_trip = keep_to_hair(converted, self.generators(direction)[1](converted), hair)
         return PhotoConversion(
             converted=paste_change(framed, (converted - face)[0]),
             round_trip=paste_change(framed, (round_trip - face)[0]),
             faces=torch.cat([face, converted, round_trip]),
-            mask=None if mask is None else mask[0],
+            mask=None if changed is None else changed[0],
         )
 
     def sample_image(self, n: int, seed: int) -> np.ndarray:
@@ -97,3 +108,39 @@ class CycleGANPipeline(Pipeline):
         faces, _ = render_batch(n, seed, size, hair_colour=hair)
         converted, round_trip = self.translate(faces, next(iter(self.directions)))
         return image_grid(torch.cat([faces, converted, round_trip]), nrow=n)
+
+
+# YCbCr (BT.601): the colour of a change, apart from its brightness
+TO_YCBCR = torch.tensor([[0.299, 0.587, 0.114], [-0.1687, -0.3313, 0.5], [0.5, -0.4187, -0.0813]])
+COLOUR_SIGMA = 4.0  # Gaussian width in pixels at 64x64 (the trade-off: weights/cyclegan_real_hair/card.md)
+
+
+def keep_to_hair(before: torch.Tensor, after: torch.Tensor, hair: torch.Tensor | None) -> torch.Tensor:
+    """The change from before to after kept to the hair (None: after, unchanged), its colour averaged
+    over the hair around each pixel and its brightness as drawn.
+
+    The generators' changes carry green and purple specks (pixel-sized swings between the colour
+    channels, worst where hair meets skin and where dark hair is lightened), which the photo's
+    enlargement turns into blotches. Hair colour varies slowly across a head, and the strands'
+    texture comes from the photo underneath."""
+    if hair is None:
+        return after
+    sigma = COLOUR_SIGMA * before.shape[-1] / 64
+    ycbcr = torch.einsum("ij,njhw->nihw", TO_YCBCR.to(before), after - before)
+    near_hair = _blur(hair, sigma).clamp(min=1e-3)
+    colour = _blur(ycbcr[:, 1:] * hair, sigma) / near_hair  # the face's zeros left out
+    to_rgb = torch.linalg.inv(TO_YCBCR).to(before)
+    change = torch.einsum("ij,njhw->nihw", to_rgb, torch.cat([ycbcr[:, :1], colour], 1))
+    return gate(before, before + change, hair)
+
+
+def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur of (N, C, H, W), edges replicated."""
+    radius = max(1, int(3 * sigma))
+    offsets = torch.arange(-radius, radius + 1, dtype=x.dtype)
+    weights = torch.exp(-(offsets**2) / (2 * sigma**2))
+    weights = (weights / weights.sum()).to(x.device)
+    channels = x.shape[1]
+    rows = weights.view(1, 1, 1, -1).expand(channels, 1, 1, -1)
+    x = F.conv2d(F.pad(x, [radius, radius, 0, 0], mode="replicate"), rows, groups=channels)
+    return F.conv2d(F.pad(x, [0, 0, radius, radius], mode="replicate"), rows.transpose(2, 3), groups=channels)

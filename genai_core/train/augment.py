@@ -7,6 +7,12 @@ import torch.nn.functional as F
 def augment(x: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
     """Random flip, zoom (scale 0.85-1) with shift, slight rotation and colour jitter, resampled to
     size x size in one affine warp. x in [-1, 1]."""
+    return augment_with_masks(x, None, size, generator)[0]
+
+
+def augment_with_masks(x: torch.Tensor, masks: torch.Tensor | None, size: int, generator: torch.Generator):
+    """augment(), with masks (N, 1, H, W) in [0, 1] warped by the same affine map (no colour jitter):
+    -> (images, masks or None)."""
     n = len(x)
     r = lambda lo, hi: torch.empty(n).uniform_(lo, hi, generator=generator)  # noqa: E731
     scale, angle = r(0.85, 1.0), r(-0.08, 0.08)
@@ -17,14 +23,18 @@ def augment(x: torch.Tensor, size: int, generator: torch.Generator) -> torch.Ten
         [torch.stack([cos * flip, -sin, shift_x], 1), torch.stack([sin * flip, cos, shift_y], 1)], 1
     )
     grid = F.affine_grid(theta, (n, 3, size, size), align_corners=False)
-    # sample from an area-averaged copy near the target size: bilinear from 128 px would alias
-    source = x
-    if x.shape[-1] > size:
-        source = F.interpolate(x, scale_factor=size / x.shape[-1] * 1.25, mode="area")
-    out = F.grid_sample(source, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+    def warp(images):
+        # sample from an area-averaged copy near the target size: bilinear from 128 px would alias
+        if images.shape[-1] > size:
+            images = F.interpolate(images, scale_factor=size / images.shape[-1] * 1.25, mode="area")
+        return F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+    out = warp(x)
     brightness, contrast = r(-0.1, 0.1)[:, None, None, None], r(0.85, 1.15)[:, None, None, None]
     mean = out.mean((1, 2, 3), keepdim=True)
-    return ((out - mean) * contrast + mean + brightness).clamp(-1, 1)
+    out = ((out - mean) * contrast + mean + brightness).clamp(-1, 1)
+    return out, None if masks is None else warp(masks)
 
 
 def diff_augment(x: torch.Tensor, translation: float = 0.125, cutout: float = 0.5) -> torch.Tensor:

@@ -5,7 +5,9 @@ in both; evaluation draws each held-out face twice (source and target hair), whi
 hair mask and the ideal output. data.source=real: labelled photos (genai_core.data.real_faces) whose
 hair colour is known, person-disjoint train and test splits, each photo with a hair mask (drawn for
 Celeb1k, the face parser's elsewhere). The masks teach the generator's attention mask where hair is
-(hair_mask_weight), so the change stays in the hair.
+(hair_mask_weight), so the change stays in the hair. With hair_gate the generators' changes are also
+kept to the hair masks during training, as the tab keeps them to the hair segmenter's: the
+discriminators then judge hair alone, and a tint spilled onto the face cannot pass for blond hair.
 """
 
 import random
@@ -21,9 +23,10 @@ from ..data.real_faces import HAIR_COLOURS as REAL_HAIR_COLOURS
 from ..data.real_faces import load_labelled_photos
 from ..images import image_grid, to_model_range, to_uint8
 from ..metrics.cyclegan import cyclegan_metrics, real_cyclegan_metrics
-from ..models.cyclegan import build_cyclegan
+from ..models.cyclegan import build_cyclegan, gate
 from ..pipelines.cyclegan import CycleGANPipeline
 from ..pipelines.face_referee import FaceRefereePipeline
+from ..pipelines.hair_segmenter import HairSegmenterPipeline
 from .pseudo_labels import fill_unknown
 from .task import EpochSampler, Task
 
@@ -69,7 +72,7 @@ class HairDomain:
         return len(self.images)
 
 
-def _domain(cfg, colour: str, split: str) -> HairDomain:
+def hair_domain(cfg, colour: str, split: str) -> HairDomain:
     """One hair colour's faces for split ("train" or "eval"): renders (each (colour, split) its own
     seed, so no shared faces; their masks are unknown) or labelled photos."""
     size = int(cfg.model.size)
@@ -115,8 +118,8 @@ class CycleGANTask(Task):
         if cfg.data.source not in ("procedural", "real"):
             raise ValueError("the CycleGAN trains on data.source=procedural or real (labelled hair colours)")
         self.colours = (cfg.model.domain_a, cfg.model.domain_b)
-        self.domain_a = _domain(cfg, self.colours[0], "train")
-        self.domain_b = _domain(cfg, self.colours[1], "train")
+        self.domain_a = hair_domain(cfg, self.colours[0], "train")
+        self.domain_b = hair_domain(cfg, self.colours[1], "train")
         self.sampler_a = EpochSampler(len(self.domain_a), cfg.batch_size, cfg.seed)
         self.sampler_b = EpochSampler(len(self.domain_b), cfg.batch_size, cfg.seed + 1)
         nets = {k: v.to(device) for k, v in build_cyclegan(cfg.model).items()}
@@ -153,14 +156,18 @@ class CycleGANTask(Task):
         real_b, hair_b, has_b = self._batch(self.domain_b, self.sampler_b.indices(step))
 
         # generators: fool both discriminators, come back on both cycles, leave own domain alone
+        gate_a, gate_b = (self._gate(hair, has) for hair, has in ((hair_a, has_a), (hair_b, has_b)))
         fake_b, mask_ab = self.g_ab.forward_with_mask(real_a)
         fake_a, mask_ba = self.g_ba.forward_with_mask(real_b)
+        fake_b, fake_a = gate(real_a, fake_b, gate_a), gate(real_b, fake_a, gate_b)
         loss_adv = lsgan_loss(self.d_b(fake_b), True) + lsgan_loss(self.d_a(fake_a), True)
         # the book weights only one direction of the cycle; both get cycle_weight here
-        loss_cycle = F.l1_loss(self.g_ba(fake_b), real_a) + F.l1_loss(self.g_ab(fake_a), real_b)
+        back_a, back_b = gate(fake_b, self.g_ba(fake_b), gate_a), gate(fake_a, self.g_ab(fake_a), gate_b)
+        loss_cycle = F.l1_loss(back_a, real_a) + F.l1_loss(back_b, real_b)
         loss_identity = torch.zeros((), device=self.device)
         if cfg.identity_weight > 0:
-            loss_identity = F.l1_loss(self.g_ab(real_b), real_b) + F.l1_loss(self.g_ba(real_a), real_a)
+            same_b, same_a = gate(real_b, self.g_ab(real_b), gate_b), gate(real_a, self.g_ba(real_a), gate_a)
+            loss_identity = F.l1_loss(same_b, real_b) + F.l1_loss(same_a, real_a)
         loss_g = loss_adv + cfg.cycle_weight * loss_cycle + cfg.identity_weight * loss_identity
         loss_mask = loss_hair = torch.zeros((), device=self.device)
         if mask_ab is not None:  # attention masks: a small price per masked pixel keeps them to the hair
@@ -192,6 +199,14 @@ class CycleGANTask(Task):
             "loss_d_b": loss_d_b.item(),
         }
 
+    def _gate(self, hair: torch.Tensor, has: torch.Tensor) -> torch.Tensor | None:
+        """The hair masks softened at their edge (as the segmenter's are) where hair_gate is on; 1 (no
+        gate) for photos without a mask."""
+        if not self.cfg.hair_gate:
+            return None
+        soft = F.avg_pool2d(hair, 3, stride=1, padding=1, count_include_pad=False)
+        return torch.where(has[:, None, None, None], soft, torch.ones_like(soft))
+
     def _batch(self, domain: HairDomain, rows: torch.Tensor):
         images, masks, has = to_model_range(domain.images[rows]), domain.masks[rows], domain.has_mask[rows]
         if self.cfg.augment_flip:  # a mirrored face keeps its hair; global RNG: checkpointed
@@ -201,8 +216,12 @@ class CycleGANTask(Task):
 
     def held_out(self) -> tuple[HairDomain, HairDomain]:
         if getattr(self, "_held_out", None) is None:
-            self._held_out = tuple(_domain(self.cfg, colour, "eval") for colour in self.colours)
+            self._held_out = tuple(hair_domain(self.cfg, colour, "eval") for colour in self.colours)
         return self._held_out
+
+    def segmenter(self):
+        """The hair segmenter a gated model is used with (eval.segmenter), once its weights exist."""
+        return self.pipeline_named("eval.segmenter", HairSegmenterPipeline)
 
     def evaluate(self):
         referee = self.referee(FaceRefereePipeline)
@@ -210,8 +229,8 @@ class CycleGANTask(Task):
             return {}
         pipeline = CycleGANPipeline.wrapping(self.cfg, {"g_ab": self.g_ab, "g_ba": self.g_ba})
         if self.cfg.data.source == "real":
-            domains = self.held_out()
-            return real_cyclegan_metrics(pipeline, referee, dict(zip(self.colours, domains, strict=True)))
+            domains = dict(zip(self.colours, self.held_out(), strict=True))
+            return real_cyclegan_metrics(pipeline, referee, domains, self.segmenter())
         return cyclegan_metrics(pipeline, referee, int(self.cfg.eval.samples), SAMPLE_SEED)
 
     def sample_grid(self):
@@ -221,8 +240,11 @@ class CycleGANTask(Task):
         else:
             a = to_model_range(_domain_sample(self.cfg, self.colours[0])).to(self.device)
             b = to_model_range(_domain_sample(self.cfg, self.colours[1])).to(self.device)
-        fake_b, fake_a = self.g_ab(a), self.g_ba(b)
-        rows = [a, fake_b, self.g_ba(fake_b), b, fake_a, self.g_ab(fake_a)]
+        segmenter = self.segmenter() if self.cfg.data.source == "real" else None
+        gate_a, gate_b = (None, None) if segmenter is None else (segmenter.hair(a), segmenter.hair(b))
+        fake_b, fake_a = gate(a, self.g_ab(a), gate_a), gate(b, self.g_ba(b), gate_b)
+        back_a, back_b = gate(fake_b, self.g_ba(fake_b), gate_a), gate(fake_a, self.g_ab(fake_a), gate_b)
+        rows = [a, fake_b, back_a, b, fake_a, back_b]
         return image_grid(torch.cat(rows).cpu(), nrow=len(a))
 
 

@@ -88,11 +88,17 @@ class Task:
         """The pipeline in the folder cfg.eval.referee names (e.g. the face referee judging a GAN),
         loaded once its weights exist: it may be trained alongside this run. None until then, or
         when eval.referee is unset."""
-        if getattr(self, "_referee", None) is None:
-            folder = project_path(OmegaConf.select(self.cfg, "eval.referee"))
-            if folder is not None and (Path(folder) / WEIGHTS_NAME).is_file():
-                self._referee = pipeline_class.from_pretrained(folder)
-        return getattr(self, "_referee", None)
+        return self.pipeline_named("eval.referee", pipeline_class)
+
+    def pipeline_named(self, key: str, pipeline_class):
+        """The pipeline in the folder the config key names, loaded once its weights exist, else None."""
+        loaded = self.__dict__.setdefault("_pipelines_named", {})
+        if key not in loaded:
+            folder = project_path(OmegaConf.select(self.cfg, key))
+            if folder is None or not (Path(folder) / WEIGHTS_NAME).is_file():
+                return None
+            loaded[key] = pipeline_class.from_pretrained(folder)
+        return loaded[key]
 
 
 class EpochSampler:
