@@ -91,9 +91,10 @@ class CycleGANPipeline(Pipeline):
             raise ValueError(f"strength must be between 0 and 1, got {strength}")
         face = framed.face[None]
         hair = None if hair is None else hair[None]
-        converted, _, changed = self.translate_with_mask(face, direction, hair)
-        converted = face + strength * (converted - face)
-        round_trip = keep_to_hair(converted, self.generators(direction)[1](converted), hair)
+        converted, round_trip, changed = self.translate_with_mask(face, direction, hair)
+        if strength != 1.0:  # the round trip starts from the weakened conversion
+            converted = face + strength * (converted - face)
+            round_trip = keep_to_hair(converted, self.generators(direction)[1](converted), hair)
         return PhotoConversion(
             converted=paste_change(framed, (converted - face)[0]),
             round_trip=paste_change(framed, (round_trip - face)[0]),
