@@ -2,7 +2,6 @@
 and target hair) or on held-out photos with hair masks, the referee's reading, the error outside the
 hair and the round trip."""
 
-
 from ..data.faces import HAIR_COLOURS, render_hair_twins
 from ..images import to_model_range
 from .image import l1, psnr, ssim

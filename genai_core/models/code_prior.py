@@ -16,8 +16,8 @@ import torch.nn.functional as F
 
 class KVCache:
     """Every layer's keys and values for the whole grid, allocated once at the first call: sampling
-    writes one position at a time. Concatenating a growing cache instead copied it at every step,
-    which took 40% of the sampling time."""
+    writes one position at a time. Concatenating a growing cache instead copied all of it at every
+    step (its cost: weights/code_prior_shapes/card.md)."""
 
     def __init__(self, layers: int, length: int):
         self.length = length
@@ -155,7 +155,7 @@ class CodePrior(nn.Module):
 
 def draw(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """One index per row of probs (N, K), by the inverse of its cumulative sum at one uniform number
-    per row. torch.multinomial draws K exponentials per row instead: 12x slower at K = 1024."""
+    per row. torch.multinomial draws K exponential numbers per row instead, which is much slower."""
     cumulative = probs.cumsum(-1)
     uniform = torch.rand(len(probs), 1, generator=generator, dtype=probs.dtype) * cumulative[:, -1:]
     return (cumulative <= uniform).sum(-1, keepdim=True).clamp(max=probs.shape[-1] - 1)

@@ -25,4 +25,3 @@ class HairSegmenterPipeline(Pipeline):
         if (h, w) != (size, size):
             probability = F.interpolate(probability, size=(h, w), mode="bilinear", align_corners=False)
         return probability
-

@@ -53,9 +53,8 @@ class GANTask(Task):
     @torch.no_grad()
     def _update_ema(self, z: torch.Tensor) -> None:
         """Average the weights, then update the average's batch-norm statistics from its own activations
-        on this step's noise. Copying the live generator's statistics instead (they belong to other
-        weights) tinted every face of the DCGAN's average red until its first 2,000 steps were
-        re-measured (weights/dcgan/card.md)."""
+        on this step's noise. The live generator's statistics, copied here before, belong to other
+        weights: with them every face of the DCGAN's average came out tinted red."""
         decay = float(self.cfg.ema_decay)
         for ema, live in zip(self.ema.parameters(), self.generator.parameters(), strict=True):
             ema.lerp_(live, 1 - decay)

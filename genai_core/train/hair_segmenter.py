@@ -9,6 +9,7 @@ from ..data.faces import HAIR_COLOURS, render_hair_twins
 from ..images import image_grid, to_model_range, to_uint8
 from ..metrics.hair_segmenter import mask_metrics
 from ..models.hair_segmenter import build_hair_segmenter
+from ..pipelines.hair_segmenter import HairSegmenterPipeline
 from .augment import augment_with_masks
 from .cyclegan import HairDomain, hair_domain
 from .task import EpochSampler, Task, warmup_cosine
@@ -83,10 +84,10 @@ class HairSegmenterTask(Task):
             self._held_out = segmenter_photos(self.cfg, "eval")
         return self._held_out
 
-    @torch.no_grad()
     def _predict(self, images: torch.Tensor) -> torch.Tensor:
-        chunks = [torch.sigmoid(self.segmenter(to_model_range(c).to(self.device))) for c in images.split(256)]
-        return torch.cat(chunks).cpu()
+        """uint8 photos -> hair probabilities, through the pipeline the tab uses."""
+        pipeline = HairSegmenterPipeline.wrapping(self.cfg, {"segmenter": self.segmenter})
+        return pipeline.hair(to_model_range(images).to(self.device)).cpu()
 
     def evaluate(self):
         photos = self.held_out()
