@@ -13,6 +13,7 @@ LAUNCH = {"max_file_size": serving.MAX_UPLOAD}
 
 def build_app() -> gr.Blocks:
     serving.configure_threads()
+    serving.skip_queue_analytics()
     serving.make_image_cache_writes_atomic()  # same-seed requests must not corrupt each other's images
     serving.bound_native_memory()  # per-thread malloc arenas otherwise hoard freed tensor memory
     with gr.Blocks(title="genai-playground", delete_cache=(3600, 3600)) as app:

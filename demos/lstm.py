@@ -6,7 +6,7 @@ import gradio as gr
 
 from genai_core.pipelines.lstm import MAX_PROMPT_CHARS
 
-from .common import check_float, check_int, check_seed, check_text, pipeline, seed_box, user_errors
+from .common import check_float, check_int, check_seed, check_text, pipeline, seed_box, throttled, user_errors
 
 MAX_LENGTH = 300
 MAX_SAMPLES = 4
@@ -51,10 +51,9 @@ def generate(prompt, length, temperature, top_k, top_p, penalty, samples, seed):
     settings = _settings(prompt, length, temperature, top_k, top_p, penalty, seed)
     n = check_int(samples, "Number of samples", 1, MAX_SAMPLES)
     lstm = _first_checks(settings)
-    start, made = time.perf_counter(), 0
-    for texts in lstm.stream(n=n, **settings):
-        made += n
-        yield format_samples(texts), speed(made, time.perf_counter() - start, n)
+    start = time.perf_counter()
+    for made, texts in throttled(enumerate(lstm.stream(n=n, **settings), start=1)):
+        yield format_samples(texts), speed(made * n, time.perf_counter() - start, n)
 
 
 def compare(prompt, length, low, high, top_k, top_p, penalty, seed):
@@ -65,7 +64,7 @@ def compare(prompt, length, low, high, top_k, top_p, penalty, seed):
     lstm = _first_checks(settings)
     cold = lstm.stream(**{**settings, "temperature": low})
     hot = lstm.stream(**{**settings, "temperature": high})
-    for cold_texts, hot_texts in zip(cold, hot, strict=True):
+    for cold_texts, hot_texts in throttled(zip(cold, hot, strict=True)):
         yield cold_texts[0], hot_texts[0]
 
 

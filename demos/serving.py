@@ -16,6 +16,7 @@ import inspect
 import logging
 import math
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -114,9 +115,26 @@ log = logging.getLogger("genai_playground")
 _served: list = []  # the Blocks being served, for client_gone()
 
 
+# How long a Python thread may hold the GIL while another waits for it (Python's default: 5 ms). A
+# handler releases the GIL for every torch op; with the server's threads busy encoding and serving
+# other visitors, each release could cost it a whole interval before it got the GIL back, so calls
+# made of many small ops (a token-by-token loop, a few-millisecond tab) ran several times slower
+# under load than alone. A shorter interval hands the GIL back sooner.
+GIL_SWITCH_INTERVAL_S = 0.0002
+
+
+def skip_queue_analytics() -> None:
+    """Gradio's queue rebuilds a pandas table of its last 10,000 events after every event, for a
+    monitoring dashboard this app never opens: under load that held the GIL a fifth of the time the
+    server's own threads did, while a model request waited for it. Called before app.queue() (the
+    queue reads the setting once); a deployment that wants the dashboard sets the variable itself."""
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(2**62))
+
+
 def configure_threads() -> None:
     """One torch thread per request: WORKERS requests and a training job at once use every core, no more."""
     torch.set_num_threads(1)
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
 
 
 def _guarded(fn, slot):

@@ -1,8 +1,10 @@
 """The Gradio image-cache workaround: concurrent writes of the same image never expose a partial file."""
 
+import sys
 import threading
 
 import numpy as np
+import pytest
 from gradio import processing_utils
 from PIL import Image
 
@@ -33,8 +35,18 @@ def test_same_image_written_concurrently_is_always_complete(tmp_path):
 def test_the_app_installs_the_workaround():
     from app import build_app
 
-    build_app()
+    app = build_app()
     assert processing_utils.save_pil_to_cache is serving._save_pil_to_cache_atomically
+    assert sys.getswitchinterval() == pytest.approx(serving.GIL_SWITCH_INTERVAL_S)  # held in microseconds
+    assert app._queue.ANAYLTICS_CACHE_FREQUENCY >= 2**62  # set before the queue read it
+
+
+def test_streams_are_throttled_but_keep_their_first_and_last_update():
+    from demos.common import throttled
+
+    assert list(throttled(iter(range(50)), every_s=3600)) == [0, 49]
+    assert list(throttled(iter(range(5)), every_s=0)) == [0, 1, 2, 3, 4]
+    assert list(throttled(iter([7]), every_s=3600)) == [7] and list(throttled(iter([]))) == []
 
 
 def test_native_memory_bounding_starts_one_trimmer():
