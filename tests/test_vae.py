@@ -147,3 +147,38 @@ def test_a_vae_of_labelled_photos_ships_its_group_means(real_photo_folder, tmp_p
     preset = next(iter(REAL_PRESETS))
     images, intended = vae.arithmetic(preset, seed=0)
     assert images.shape == (4, 3, 32, 32) and intended == "woman with glasses"
+
+
+def test_eye_weight_prices_the_band_of_the_eyes(tmp_path):
+    from genai_core.data.faces import eye_band
+    from genai_core.registry import get
+
+    spec = get("vae_faces")
+    band = eye_band(64)
+    assert band[16:40, 8:56].all() and band.sum() == 24 * 48  # rows 1/4-5/8, columns 1/8-7/8
+    recon = {}
+    for weight in (1.0, 5.0):
+        cfg = spec.config([*spec.tiny, f"out_dir={tmp_path}", f"eye_weight={weight}"])
+        task = spec.task_class()(cfg, "cpu")
+        assert set(task.pixel_weight.unique().tolist()) == ({1.0} if weight == 1 else {1.0, weight})
+        recon[weight] = task.train_step(0)["recon"]  # same seed: the same network and batch
+    assert recon[1.0] < recon[5.0] < 5 * recon[1.0]
+
+
+def test_a_critic_added_to_a_run_starts_afresh_and_never_ships(tmp_path, capsys):
+    from safetensors import safe_open
+
+    from genai_core.registry import get
+    from genai_core.train import Trainer
+
+    spec = get("vae_faces")
+    plain = spec.config([*spec.tiny, f"out_dir={tmp_path}", "steps=2"])
+    assert Trainer(spec.task_class(), plain).fit() == "finished"
+    with_critic = spec.config([*spec.tiny, f"out_dir={tmp_path}", "steps=4", "adv_weight=1"])
+    trainer = Trainer(spec.task_class(), with_critic)
+    assert trainer.fit() == "finished" and trainer.step == 4  # resumed at step 2, with a new network
+    assert "starting afresh: critic" in capsys.readouterr().out
+    assert any("adv" in logged for logged in trainer.history)  # the critic's term was trained
+    with safe_open(tmp_path / "model.safetensors", "pt") as weights:
+        names = list(weights.keys())
+    assert names and not [name for name in names if "critic" in name]

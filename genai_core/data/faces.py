@@ -34,9 +34,20 @@ HAIR_COLOURS = ("blond", "black", "brown", "red")
 HAIR_RGB = torch.tensor([[0.86, 0.72, 0.42], [0.09, 0.08, 0.08], [0.38, 0.23, 0.12], [0.72, 0.27, 0.10]])
 FRAME_STYLES = ("round", "rectangular", "aviator")
 LABELS = ("eyeglasses", "hair_colour", "male")  # the attributes the referee predicts
+# where both framings (the renderer's and the photo crops') put the eyes, and so any glasses: rows a
+# quarter to five eighths down, all but the outer eighths across
+EYE_ROWS, EYE_COLUMNS = (1 / 4, 5 / 8), (1 / 8, 7 / 8)
 
 
 # ---------------------------------------------------------------- attributes
+
+
+def eye_band(size: int) -> torch.Tensor:
+    """(size, size) float: 1 over the band of the eyes (EYE_ROWS x EYE_COLUMNS), 0 elsewhere."""
+    band = torch.zeros(size, size)
+    (top, bottom), (left, right) = ((round(a * size), round(b * size)) for a, b in (EYE_ROWS, EYE_COLUMNS))
+    band[top:bottom, left:right] = 1
+    return band
 
 
 def sample_attributes(n: int, seed: int, **fixed) -> dict[str, torch.Tensor]:

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from ..config import ConfigError, project_path
-from ..data.faces import load_labelled_faces
+from ..data.faces import eye_band, load_labelled_faces
 from ..data.real_faces import load_labelled_photos
 from ..images import image_grid, to_model_range
 from ..metrics.cwgan import cwgan_metrics
@@ -22,11 +22,8 @@ KEEP_GRID = 8  # cells a side of the colour averages keep_weight compares
 
 
 def outside_the_eyes() -> torch.Tensor:
-    """(KEEP_GRID, KEEP_GRID) ones, zero over the band where the training framing puts the eyes (rows
-    a quarter to five eighths down, all but the outer eighths across)."""
-    mask = torch.ones(KEEP_GRID, KEEP_GRID)
-    mask[KEEP_GRID // 4 : 5 * KEEP_GRID // 8, KEEP_GRID // 8 : 7 * KEEP_GRID // 8] = 0
-    return mask
+    """(KEEP_GRID, KEEP_GRID) ones, zero over the band where the training framing puts the eyes."""
+    return 1 - eye_band(KEEP_GRID)
 
 
 def conditioning_faces(cfg, names: list[str]) -> tuple[torch.Tensor, torch.Tensor]:

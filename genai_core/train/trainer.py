@@ -222,10 +222,16 @@ class Trainer:
 
     def _load_checkpoint(self) -> None:
         state = load_training_state(self.checkpoint_path)
+        # a network the task added since (a later stage's critic) starts from its initialisation
+        fresh = [name for name in self.task.modules if name not in state["modules"]]
         for name, module in self.task.modules.items():
-            module.load_state_dict(state["modules"][name])
+            if name not in fresh:
+                module.load_state_dict(state["modules"][name])
         for name, optimizer in self.task.optimizers.items():
-            optimizer.load_state_dict(state["optimizers"][name])
+            if name in state["optimizers"]:
+                optimizer.load_state_dict(state["optimizers"][name])
+        if fresh and self.is_main:
+            print(f"not in {self.checkpoint_path}, so starting afresh: {', '.join(fresh)}", flush=True)
         self.step = int(state["step"])
         # a best value of another metric (the task changed what it keeps) says nothing: start afresh
         same_metric = state.get("best_metric") == self.task.best_metric
