@@ -120,13 +120,13 @@ _served: list = []  # the Blocks being served, for client_gone()
 # other visitors, each release could cost it a whole interval before it got the GIL back, so calls
 # made of many small ops (a token-by-token loop, a few-millisecond tab) ran several times slower
 # under load than alone. A shorter interval hands the GIL back sooner.
-GIL_SWITCH_INTERVAL_S = 0.0002
+GIL_SWITCH_INTERVAL_S = 0.00005
 
 
 def skip_queue_analytics() -> None:
     """Gradio's queue rebuilds a pandas table of its last 10,000 events after every event, for a
-    monitoring dashboard this app never opens: under load that held the GIL a fifth of the time the
-    server's own threads did, while a model request waited for it. Called before app.queue() (the
+    monitoring dashboard this app never opens: under load that was much of the GIL time of the server's
+    own threads, while a model request waited for it (README, "Speed"). Called before app.queue() (the
     queue reads the setting once); a deployment that wants the dashboard sets the variable itself."""
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(2**62))
 
