@@ -70,3 +70,21 @@ def test_roc_auc_matches_its_definition():
     assert roc_auc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1])) == pytest.approx(0.75)
     assert roc_auc(np.array([0.5, 0.5]), np.array([0, 1])) == pytest.approx(0.5)
     assert np.isnan(roc_auc(np.array([0.2, 0.3]), np.array([1, 1])))
+
+
+def test_swapped_eyes_come_from_another_photo_of_the_batch_seeded_by_the_step(tmp_path):
+    from genai_core.data.faces import eye_band
+
+    spec = get("face_referee")
+    cfg = spec.config([*spec.tiny, f"out_dir={tmp_path}", "eye_swap=1.0"])
+    task = spec.task_class()(cfg, "cpu")
+    x = torch.arange(8.0).view(8, 1, 1, 1).expand(8, 3, 32, 32) / 8  # photo i is the flat value i / 8
+    swapped, partner = task.swap_eyes(x, step=0)
+    band = eye_band(32).bool()
+    assert torch.equal(swapped[:, :, ~band], x[:, :, ~band])  # the rest of each face is its own
+    assert torch.equal(swapped[:, :, band], x[partner][:, :, band]) and (partner != torch.arange(8)).any()
+    assert torch.equal(task.swap_eyes(x, step=0)[1], partner)  # seeded by the step
+    task.cfg.eye_swap = 0.0
+    assert torch.equal(task.swap_eyes(x, step=0)[0], x)
+    task.cfg.eye_swap = 1.0
+    assert np.isfinite(task.train_step(0)["loss"])

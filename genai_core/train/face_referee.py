@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from ..config import project_path
-from ..data.faces import load_labelled_faces
+from ..data.faces import eye_band, load_labelled_faces
 from ..data.real_faces import load_labelled_photos
 from ..images import to_model_range
 from ..metrics.face_referee import referee_metrics
@@ -14,6 +14,8 @@ from ..models.face_referee import build_referee
 from ..pipelines.face_referee import FaceRefereePipeline
 from .augment import augment
 from .task import EpochSampler, Task, decay_groups, warmup_cosine
+
+EYE_ATTRIBUTES = ("eyeglasses", "sunglasses")  # what the band of the eyes shows, and only it
 
 
 def referee_faces(cfg, split: str):
@@ -58,15 +60,33 @@ class FaceRefereeTask(Task):
         noise = torch.randn_like(x) * torch.rand(len(x), 1, 1, 1) * self.cfg.augment_noise
         return (x + noise).clamp(-1, 1)
 
+    def swap_eyes(self, x: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """With probability eye_swap per photo, the band of the eyes of another photo of the batch
+        pasted in; returns the images and, per row, the photo whose eyes it shows. Glasses cover the
+        eyebrows, and a referee that read hair colour from them changed its hair reading when a
+        generator added glasses and nothing else: with eyes from elsewhere, only the eye attributes
+        may follow the band (departure from a plain classifier)."""
+        rows = torch.arange(len(x))
+        if not self.cfg.eye_swap:
+            return x, rows
+        generator = torch.Generator().manual_seed(self.cfg.seed * 104_729 + step)
+        swapped = torch.rand(len(x), generator=generator) < float(self.cfg.eye_swap)
+        partner = torch.where(swapped, torch.randperm(len(x), generator=generator), rows)
+        band = eye_band(x.shape[-1]).to(x.device)
+        return x * (1 - band) + x[partner] * band, partner
+
     def train_step(self, step):
         index = self.sampler.indices(step)
-        x = self.augment(to_model_range(self.images[index]), step).to(self.device)
+        x = self.augment(to_model_range(self.images[index]), step)
+        x, partner = self.swap_eyes(x, step)
+        x = x.to(self.device)
         logits = self.referee(x)
         losses = {}
         for key, out in logits.items():
             if key not in self.labels:  # a head the data has no labels for (procedural tiny runs)
                 continue
-            target = self.labels[key][index].to(self.device)
+            rows = index[partner] if key in EYE_ATTRIBUTES else index
+            target = self.labels[key][rows].to(self.device)
             known = target >= 0  # real photos lack some labels (-1)
             if not known.any():
                 continue
