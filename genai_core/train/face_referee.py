@@ -79,13 +79,13 @@ class FaceRefereeTask(Task):
         index = self.sampler.indices(step)
         x = self.augment(to_model_range(self.images[index]), step)
         x, partner = self.swap_eyes(x, step)
-        x = x.to(self.device)
+        x, eye_rows = x.to(self.device), index[partner]
         logits = self.referee(x)
         losses = {}
         for key, out in logits.items():
             if key not in self.labels:  # a head the data has no labels for (procedural tiny runs)
                 continue
-            rows = index[partner] if key in EYE_ATTRIBUTES else index
+            rows = eye_rows if key in EYE_ATTRIBUTES else index
             target = self.labels[key][rows].to(self.device)
             known = target >= 0  # real photos lack some labels (-1)
             if not known.any():

@@ -16,6 +16,7 @@ from ..models.vae import build_vae, kl_divergence
 from ..pipelines.face_referee import FaceRefereePipeline
 from ..pipelines.vae import FaceVAEPipeline
 from .augment import augment
+from .cyclegan import lsgan_loss
 from .task import EpochSampler, Task
 
 SAMPLE_SEED = 1234
@@ -96,7 +97,7 @@ class FaceVAETask(Task):
         loss = loss_recon + self.kl_weight * self._kl_scale(step) * loss_kl
         logs = {"recon": loss_recon.item(), "kl": loss_kl.item()}
         if self.adv_weight:
-            loss_adv = (self.critic(recon) - 1).pow(2).mean()  # LSGAN, as the CycleGAN's critics
+            loss_adv = lsgan_loss(self.critic(recon), real=True)  # as the CycleGAN's critics
             loss = loss + self.adv_weight * loss_adv
             logs["adv"] = loss_adv.item()
         optimizer = self.optimizers["vae"]
@@ -108,7 +109,7 @@ class FaceVAETask(Task):
         return {"loss": loss.item(), **logs}
 
     def _critic_step(self, real: torch.Tensor, recon: torch.Tensor) -> float:
-        loss = 0.5 * ((self.critic(real) - 1).pow(2).mean() + self.critic(recon).pow(2).mean())
+        loss = 0.5 * (lsgan_loss(self.critic(real), real=True) + lsgan_loss(self.critic(recon), real=False))
         optimizer = self.optimizers["critic"]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
