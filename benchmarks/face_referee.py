@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from genai_core.config import SHARED_DATA
+from genai_core.data.faces import eye_band
 from genai_core.data.real_faces import load_labelled_photos
 from genai_core.images import to_model_range
 from genai_core.metrics.face_referee import referee_metrics
@@ -48,6 +49,19 @@ def independent_check(referee, images: torch.Tensor) -> dict:
     }
 
 
+def hair_stability(referee, images: torch.Tensor) -> dict:
+    """The share of photos whose hair reading survives changes that leave the hair alone: a mirror
+    image, and a 7x7 box blur of the band of the eyes only (where glasses cover the eyebrows)."""
+    hair = lambda x: referee.predict(x)["hair_colour"]  # noqa: E731
+    band = eye_band(images.shape[-1])
+    blurred = torch.nn.functional.avg_pool2d(images, 7, stride=1, padding=3, count_include_pad=False)
+    eyes_blurred = images * (1 - band) + blurred * band
+    said = hair(images)
+    return {"photos": len(images),
+            "hair reading kept, mirror image": float((hair(images.flip(-1)) == said).mean()),
+            "hair reading kept, eyes blurred": float((hair(eyes_blurred) == said).mean())}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", default=str(SHARED_DATA))
@@ -72,6 +86,9 @@ def main() -> None:
         people = len(set(photos.people))
         title = f"{split} split: {len(photos)} photos of {people} people ({', '.join(sources)})"
         print_table(title, rows)
+        if split == "test":
+            print_table("Hair reading under changes that leave the hair alone (test photos)",
+                        [hair_stability(referee, to_model_range(photos.images))])
 
     photos = load_labelled_photos(args.data, ["lfw", "celeb1k"], 128, "test")
     pick = torch.randperm(len(photos), generator=torch.Generator().manual_seed(0))[: args.parser_photos]

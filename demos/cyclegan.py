@@ -128,7 +128,7 @@ def build() -> None:
         "framed like the training photos (face and hair); a small **hair segmenter** marks its hair, and "
         "the change is kept to that hair, enlarged and blended back, so skin, eyes and background keep the "
         "photo's own pixels. Under the model's view, a separate **face referee** reads the hair colour. "
-        "On held-out photos, **blond -> black** is read as black three times in four; **black -> blond** "
+        "On held-out photos, **blond -> black** is read as black two times in three; **black -> blond** "
         "lightens the hair to dark blond or light brown, which the referee mostly calls brown "
         "(weights/cyclegan_real_hair/card.md)."
     )

@@ -4,6 +4,7 @@ hair and the round trip."""
 
 from ..data.faces import HAIR_COLOURS, render_hair_twins
 from ..images import to_model_range
+from .hair_segmenter import mask_metrics
 from .image import l1, psnr, ssim
 
 
@@ -56,10 +57,7 @@ def real_cyclegan_metrics(pipeline, referee, domains: dict, segmenter=None) -> d
             metrics[f"psnr_outside_hair_{key}"] = psnr(*pair, keep).mean().item()
             metrics[f"ssim_outside_hair_{key}"] = ssim(*pair, keep).mean().item()
             if mask is not None:
-                hair = domain.masks[known].bool()
-                hit = (mask[known] > 0.5) & hair
-                union = ((mask[known] > 0.5) | hair).flatten(1).sum(1).clamp(min=1)
-                metrics[f"mask_iou_{key}"] = (hit.flatten(1).sum(1) / union).mean().item()
+                metrics[f"mask_iou_{key}"] = mask_metrics(mask[known], domain.masks[known])["iou_per_photo"]
         metrics[f"l1_round_trip_{key}"] = l1(round_trip, images).mean().item()
         quality.append(metrics[f"success_{key}"] * metrics.get(f"ssim_outside_hair_{key}", 1.0))
     metrics["quality"] = sum(quality) / len(quality)
