@@ -52,7 +52,9 @@ def independent_check(referee, images: torch.Tensor) -> dict:
 def hair_stability(referee, images: torch.Tensor) -> dict:
     """The share of photos whose hair reading survives changes that leave the hair alone: a mirror
     image, and a 7x7 box blur of the band of the eyes only (where glasses cover the eyebrows)."""
-    hair = lambda x: referee.predict(x)["hair_colour"]  # noqa: E731
+    def hair(x):
+        return referee.predict(x)["hair_colour"]
+
     band = eye_band(images.shape[-1])
     blurred = torch.nn.functional.avg_pool2d(images, 7, stride=1, padding=3, count_include_pad=False)
     eyes_blurred = images * (1 - band) + blurred * band
