@@ -49,16 +49,16 @@ def independent_check(referee, images: torch.Tensor) -> dict:
     }
 
 
-def hair_stability(referee, images: torch.Tensor) -> dict:
-    """The share of photos whose hair reading survives changes that leave the hair alone: a mirror
-    image, and a 7x7 box blur of the band of the eyes only (where glasses cover the eyebrows)."""
+def hair_stability(referee, images: torch.Tensor, said: np.ndarray) -> dict:
+    """The share of photos whose hair reading (said: the referee's reading of images) survives changes
+    that leave the hair alone: a mirror image, and a 7x7 box blur of the band of the eyes only (where
+    glasses cover the eyebrows)."""
     def hair(x):
         return referee.predict(x)["hair_colour"]
 
     band = eye_band(images.shape[-1])
     blurred = torch.nn.functional.avg_pool2d(images, 7, stride=1, padding=3, count_include_pad=False)
     eyes_blurred = images * (1 - band) + blurred * band
-    said = hair(images)
     return {"photos": len(images),
             "hair reading kept, mirror image": float((hair(images.flip(-1)) == said).mean()),
             "hair reading kept, eyes blurred": float((hair(eyes_blurred) == said).mean())}
@@ -77,7 +77,8 @@ def main() -> None:
     sources = list(referee.cfg.data.sources)
     for split in ("test", "val"):
         photos = load_labelled_photos(args.data, sources, int(referee.cfg.data.size), split)
-        verdict = referee.predict(to_model_range(photos.images))
+        images = to_model_range(photos.images)
+        verdict = referee.predict(images)
         metrics = referee_metrics(verdict, photos.labels, referee.hair_colours)
         rows = []
         for key in [*referee.cfg.model.heads, "blond_vs_black"]:
@@ -90,7 +91,7 @@ def main() -> None:
         print_table(title, rows)
         if split == "test":
             print_table("Hair reading under changes that leave the hair alone (test photos)",
-                        [hair_stability(referee, to_model_range(photos.images))])
+                        [hair_stability(referee, images, verdict["hair_colour"])])
 
     photos = load_labelled_photos(args.data, ["lfw", "celeb1k"], 128, "test")
     pick = torch.randperm(len(photos), generator=torch.Generator().manual_seed(0))[: args.parser_photos]
