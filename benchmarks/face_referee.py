@@ -64,6 +64,24 @@ def hair_stability(referee, images: torch.Tensor, said: np.ndarray) -> dict:
             "hair reading kept, eyes blurred": float((hair(eyes_blurred) == said).mean())}
 
 
+def hair_reliance(referee, images: torch.Tensor, labels: dict) -> list[dict]:
+    """Does the hair reading come from the hair? Test photos labelled blond or black with their hair
+    (the hair segmenter's mask) painted flat mid-grey: a referee that reads the hair calls them gray,
+    one that reads the colour from the face still calls them by their label."""
+    from genai_core.registry import load_pipeline
+
+    greyed = images * (1 - load_pipeline("hair_segmenter").hair(images))
+    said = referee.predict(greyed)["hair_colour"]
+    colours = list(referee.hair_colours)
+    rows = []
+    for colour in ("blond", "black"):
+        read = said[(labels["hair_colour"] == colours.index(colour)).numpy()]
+        rows.append({"photos labelled": f"{colour} ({len(read)})",
+                     "hair greyed, still read as the label": float((read == colours.index(colour)).mean()),
+                     "hair greyed, read as gray": float((read == colours.index("gray")).mean())})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", default=str(SHARED_DATA))
@@ -92,6 +110,8 @@ def main() -> None:
         if split == "test":
             print_table("Hair reading under changes that leave the hair alone (test photos)",
                         [hair_stability(referee, images, verdict["hair_colour"])])
+            print_table("Hair reading when the hair itself is taken away (test photos)",
+                        hair_reliance(referee, images, photos.labels))
 
     photos = load_labelled_photos(args.data, ["lfw", "celeb1k"], 128, "test")
     pick = torch.randperm(len(photos), generator=torch.Generator().manual_seed(0))[: args.parser_photos]

@@ -1,4 +1,5 @@
-"""Image helpers shared by trainers, pipelines and the CLI: value ranges, resizing, grids, animations."""
+"""Image helpers shared by trainers, pipelines and the CLI: value ranges, resizing, colour, grids,
+animations."""
 
 import math
 from pathlib import Path
@@ -26,6 +27,41 @@ def resize_square(images: torch.Tensor, size: int) -> torch.Tensor:
     if images.shape[-1] > size:
         return F.interpolate(images, size=(size, size), mode="area")
     return F.interpolate(images, size=(size, size), mode="bicubic", align_corners=False).clamp(-1, 1)
+
+
+# YCbCr (BT.601): brightness (Y) apart from colour (Cb, Cr); linear, so it maps changes as well
+TO_YCBCR = torch.tensor([[0.299, 0.587, 0.114], [-0.1687, -0.3313, 0.5], [0.5, -0.4187, -0.0813]])
+
+
+def to_ycbcr(images: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) RGB in [-1, 1] -> YCbCr with Y in [0, 1]."""
+    return torch.einsum("ij,njhw->nihw", TO_YCBCR.to(images), (images + 1) / 2)
+
+
+def from_ycbcr(ycbcr: torch.Tensor) -> torch.Tensor:
+    """to_ycbcr's inverse, clamped to [-1, 1]."""
+    rgb = torch.einsum("ij,njhw->nihw", torch.linalg.inv(TO_YCBCR).to(ycbcr), ycbcr)
+    return rgb.clamp(0, 1) * 2 - 1
+
+
+def masked_colour(images: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and standard deviation (N, 3) of each image's YCbCr values, weighted by its mask
+    (N, 1, H, W) in [0, 1]: e.g. the colour of its hair."""
+    ycbcr, weight = to_ycbcr(images), masks.float()
+    area = weight.sum(dim=(2, 3)).clamp(min=1e-6)
+    mean = (ycbcr * weight).sum(dim=(2, 3)) / area
+    variance = ((ycbcr - mean[:, :, None, None]) ** 2 * weight).sum(dim=(2, 3)) / area
+    return mean, variance.sqrt()
+
+
+def recolour(images: torch.Tensor, masks: torch.Tensor, mean: torch.Tensor, std: torch.Tensor):
+    """Each image's masked pixels given the colour statistics mean, std ((N, 3) or (3,), YCbCr): its
+    own values standardised, then rescaled, so the texture survives; blended in by the mask."""
+    own_mean, own_std = masked_colour(images, masks)
+    scale = (std / own_std.clamp(min=1e-3)).expand_as(own_mean)
+    ycbcr = (to_ycbcr(images) - own_mean[:, :, None, None]) * scale[:, :, None, None] + \
+        mean.expand_as(own_mean)[:, :, None, None]
+    return images + masks * (from_ycbcr(ycbcr) - images)
 
 
 def image_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> np.ndarray:

@@ -88,3 +88,25 @@ def test_swapped_eyes_come_from_another_photo_of_the_batch_seeded_by_the_step(tm
     assert torch.equal(task.swap_eyes(x, step=0)[0], x)
     task.cfg.eye_swap = 1.0
     assert np.isfinite(task.train_step(0)["loss"])
+
+
+def test_swapped_hair_takes_another_photos_hair_colour_and_keeps_the_face(tmp_path):
+    from genai_core.images import masked_colour
+
+    spec = get("real_face_referee")
+    cfg = spec.config([*spec.tiny, f"out_dir={tmp_path}", "hair_swap=1.0"])
+    task = spec.task_class()(cfg, "cpu")
+    assert task.hair.shape == (len(task.images), 1, 32, 32)  # the segmenter's mask of every photo
+    generator = torch.Generator().manual_seed(0)
+    colours = torch.rand(8, 3, 1, 1, generator=generator) * 1.2 - 0.6
+    x = (colours + 0.1 * torch.randn(8, 3, 32, 32, generator=generator)).clamp(-1, 1)  # colour + texture
+    task.hair[:8] = 0
+    task.hair[:8, :, :12] = 255  # the top rows are the hair
+    swapped, partner = task.swap_hair(x, torch.arange(8), step=0)
+    assert (partner != torch.arange(8)).any()
+    torch.testing.assert_close(swapped[:, :, 12:], x[:, :, 12:])  # the face is its own
+    hair = task.hair[:8].float() / 255
+    got, wanted = masked_colour(swapped, hair), masked_colour(x[partner], hair)
+    torch.testing.assert_close(got, wanted, atol=0.02, rtol=0)
+    assert torch.equal(task.swap_hair(x, torch.arange(8), step=0)[1], partner)  # seeded by the step
+    assert np.isfinite(task.train_step(0)["loss"])

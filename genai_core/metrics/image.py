@@ -1,4 +1,5 @@
-"""Image similarity: PSNR and SSIM, each optionally restricted to a mask (e.g. everything but hair)."""
+"""Image similarity: PSNR and SSIM, each optionally restricted to a mask (e.g. everything but hair);
+and the contrast of an image's shapes, which tells a face from a flat tile."""
 
 import torch
 import torch.nn.functional as F
@@ -54,3 +55,10 @@ def ssim(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None = None) -> 
     c1, c2 = 0.01**2, 0.03**2
     ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
     return _masked_mean(ssim_map, mask)
+
+
+def shape_contrast(images: torch.Tensor) -> float:
+    """Mean over images and channels of the spatial standard deviation of the image pooled 4x4: the
+    contrast of its shapes. Pooling ignores fine texture, so a flat tile with a checkered pattern (what
+    a GAN draws far from its training latents) scores near 0, where a per-pixel std would not."""
+    return F.avg_pool2d(images.float(), 4).std(dim=(2, 3)).mean().item()

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from ..data.faces import HAIR_COLOURS, render_batch
 from ..data.photos import FramedFace, paste_change
-from ..images import image_grid
+from ..images import TO_YCBCR, image_grid
 from ..models.cyclegan import build_cyclegan, gate
 from .base import Pipeline
 
@@ -111,8 +111,6 @@ class CycleGANPipeline(Pipeline):
         return image_grid(torch.cat([faces, converted, round_trip]), nrow=n)
 
 
-# YCbCr (BT.601): the colour of a change, apart from its brightness
-TO_YCBCR = torch.tensor([[0.299, 0.587, 0.114], [-0.1687, -0.3313, 0.5], [0.5, -0.4187, -0.0813]])
 COLOUR_SIGMA = 4.0  # Gaussian width in pixels at 64x64 (the trade-off: weights/cyclegan_real_hair/card.md)
 
 

@@ -5,17 +5,19 @@ val split picks the checkpoint, the test split is left for the card)."""
 import torch
 import torch.nn.functional as F
 
-from ..config import project_path
+from ..config import ConfigError, project_path
 from ..data.faces import eye_band, load_labelled_faces
 from ..data.real_faces import load_labelled_photos
-from ..images import to_model_range
+from ..images import masked_colour, recolour, to_model_range
 from ..metrics.face_referee import referee_metrics
 from ..models.face_referee import build_referee
 from ..pipelines.face_referee import FaceRefereePipeline
+from ..pipelines.hair_segmenter import HairSegmenterPipeline
 from .augment import augment
 from .task import EpochSampler, Task, decay_groups, warmup_cosine
 
 EYE_ATTRIBUTES = ("eyeglasses", "sunglasses")  # what the band of the eyes shows, and only it
+MIN_HAIR_SHARE = 0.02  # of the photo: less hair than this (bald, cropped) gives no colour to swap
 
 
 def referee_faces(cfg, split: str):
@@ -43,6 +45,7 @@ class FaceRefereeTask(Task):
         self.modules = {"referee": self.referee}
         groups = decay_groups(self.referee, float(cfg.weight_decay))
         self.optimizers = {"referee": torch.optim.AdamW(groups, lr=cfg.lr)}
+        self.hair = self._hair_masks() if cfg.get("hair_swap") else None
 
     def steps_per_epoch(self):
         return len(self.sampler)
@@ -75,17 +78,47 @@ class FaceRefereeTask(Task):
         band = eye_band(x.shape[-1]).to(x.device)
         return x * (1 - band) + x[partner] * band, partner
 
+    def _hair_masks(self) -> torch.Tensor:
+        """Where each training photo's hair is, found once by the project's hair segmenter (uint8)."""
+        segmenter = self.pipeline_named("hair_segmenter", HairSegmenterPipeline)
+        if segmenter is None:
+            raise ConfigError(f"hair_swap recolours the hair that hair_segmenter finds: no weights in "
+                              f"{self.cfg.get('hair_segmenter')}")
+        masks = [segmenter.hair(to_model_range(chunk)) for chunk in self.images.split(256)]
+        return (torch.cat(masks) * 255).round().to(torch.uint8)
+
+    def swap_hair(self, x: torch.Tensor, index: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """With probability hair_swap per photo, its hair recoloured to another batch photo's hair
+        colour (YCbCr mean and spread inside the segmenter's masks, the photo's own strands kept);
+        returns the images and, per row, the photo whose hair colour it shows. The referee reads
+        blond largely from the face (blond test photos with their hair painted flat grey are still
+        read blond), so a change kept to the hair is rarely read as one; hair colours from elsewhere
+        should make the hair head read the hair. At 0.5 it did so only a little (the card), and the
+        shipped referee is trained without it."""
+        rows = torch.arange(len(x))
+        if self.hair is None:
+            return x, rows
+        generator = torch.Generator().manual_seed(self.cfg.seed * 15_485_863 + step)
+        swapped = torch.rand(len(x), generator=generator) < float(self.cfg.hair_swap)
+        partner = torch.where(swapped, torch.randperm(len(x), generator=generator), rows)
+        masks = self.hair[index].float() / 255
+        has_hair = masks.mean(dim=(1, 2, 3)) >= MIN_HAIR_SHARE
+        partner = torch.where(has_hair & has_hair[partner], partner, rows)
+        mean, std = masked_colour(x[partner], masks[partner])
+        return recolour(x, masks, mean, std), partner
+
     def train_step(self, step):
         index = self.sampler.indices(step)
-        x = self.augment(to_model_range(self.images[index]), step)
+        x, hair_partner = self.swap_hair(to_model_range(self.images[index]), index, step)
+        x = self.augment(x, step)
         x, partner = self.swap_eyes(x, step)
-        x, eye_rows = x.to(self.device), index[partner]
+        x, eye_rows, hair_rows = x.to(self.device), index[partner], index[hair_partner]
         logits = self.referee(x)
         losses = {}
         for key, out in logits.items():
             if key not in self.labels:  # a head the data has no labels for (procedural tiny runs)
                 continue
-            rows = eye_rows if key in EYE_ATTRIBUTES else index
+            rows = eye_rows if key in EYE_ATTRIBUTES else hair_rows if key == "hair_colour" else index
             target = self.labels[key][rows].to(self.device)
             known = target >= 0  # real photos lack some labels (-1)
             if not known.any():
