@@ -1,5 +1,6 @@
 """Training the DCGAN on anime faces (book ch. 4); keeps the checkpoint with the lowest FD-anime once
-the anime-face encoder (its referee) exists."""
+the anime-face encoder (its referee) exists. The standard FID, which chose the shipped snapshot, costs
+minutes of Inception passes and is taken outside the run: `python -m benchmarks.dcgan --curve`."""
 
 import torch
 
