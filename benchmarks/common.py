@@ -16,11 +16,12 @@ def median_seconds(fn, repeats: int = 7, warmup: int = 1) -> float:
 
 
 def print_table(title: str, rows: list[dict]) -> None:
-    """Rows of {column: value}; floats shown with 4 significant digits."""
+    """Rows of {column: value}; floats shown with 4 significant digits, a column a row lacks as "-"."""
     if not rows:
         return
-    columns = list(rows[0])
-    cells = [[f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c]) for c in columns] for r in rows]
+    columns = list(dict.fromkeys(c for r in rows for c in r))
+    values = [[r.get(c, "-") for c in columns] for r in rows]
+    cells = [[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row] for row in values]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
     print(f"\n## {title}\n")
     print("| " + " | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)) + " |")

@@ -22,3 +22,13 @@ def test_epoch_sampler_covers_each_epoch_once_and_is_replayable():
     assert len(set(epoch.tolist())) == 9  # the ragged tenth sample waits for another epoch
     again = EpochSampler(size=10, batch_size=3, seed=1)
     assert torch.equal(again.indices(4), sampler.indices(4))
+
+
+def test_benchmark_tables_show_a_missing_column_as_a_dash(capsys):
+    from benchmarks.common import print_table
+
+    print_table("t", [{"model": "a", "FID": 76.123}, {"model": "floor", "FD": 1.0}])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [cell.strip() for cell in lines[-4].split("|")[1:-1]] == ["model", "FID", "FD"]
+    assert [cell.strip() for cell in lines[-1].split("|")[1:-1]] == ["floor", "-", "1"]
+    assert [cell.strip() for cell in lines[-2].split("|")[1:-1]] == ["a", "76.12", "-"]

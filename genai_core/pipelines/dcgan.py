@@ -29,7 +29,7 @@ class DCGANPipeline(Pipeline):
     truncated normal) keeps a seed's face recognisable as the slider moves.
     """
 
-    allows_bf16 = True  # at most 3.4 grey levels from fp32, 2-3x faster (weights/dcgan/card.md)
+    allows_bf16 = True  # its change from fp32 is invisible (measured in weights/dcgan/card.md)
 
     build = staticmethod(build_dcgan)
     shipped = ("generator",)
