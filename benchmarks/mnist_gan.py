@@ -30,7 +30,7 @@ N = 10_000
 SEED = 0
 # dataset: (GAN, referee, data file, the book's architecture's run for the shipped run's steps)
 DATASETS = {
-    "mnist": ("mnist_gan", "mnist_classifier", "mnist.npz", None),
+    "mnist": ("mnist_gan", "mnist_classifier", "mnist.npz", Path("runs/mnist_gan_book")),
     "fashion": ("fashion_mnist_gan", "fashion_mnist_classifier", "fashion_mnist.npz",
                 Path("runs/fashion_mnist_gan_book")),
 }
