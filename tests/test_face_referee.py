@@ -7,6 +7,7 @@ import torch
 from genai_core.data.faces import (
     render_batch,
 )
+from genai_core.images import to_model_range
 from genai_core.pipelines.face_referee import FaceRefereePipeline
 from genai_core.registry import get
 from genai_core.train import Trainer
@@ -110,3 +111,22 @@ def test_swapped_hair_takes_another_photos_hair_colour_and_keeps_the_face(tmp_pa
     torch.testing.assert_close(got, wanted, atol=0.02, rtol=0)
     assert torch.equal(task.swap_hair(x, torch.arange(8), step=0)[1], partner)  # seeded by the step
     assert np.isfinite(task.train_step(0)["loss"])
+
+
+def test_hair_partners_by_label_draw_every_hair_colour_equally(tmp_path):
+    """Rare colours (blond) must be lent as often as common ones, and an unswapped photo stays itself."""
+    spec = get("real_face_referee")
+    cfg = spec.config([*spec.tiny, f"out_dir={tmp_path}", "hair_swap=0.5", "hair_swap_by_label=true"])
+    task = spec.task_class()(cfg, "cpu")
+    labels = task.labels["hair_colour"]
+    colours = labels[task._partners_by_hair_label(4000, torch.Generator().manual_seed(0))]
+    present = labels[labels >= 0].unique()
+    shares = torch.stack([(colours == c).float().mean() for c in present])
+    assert torch.allclose(shares, torch.full_like(shares, 1 / len(present)), atol=0.03)
+    x = to_model_range(task.images[:8])
+    task.hair[:8] = 0
+    task.hair[:8, :, :12] = 255
+    swapped, partner = task.swap_hair(x, torch.arange(8), step=0)
+    kept = partner == torch.arange(8)
+    assert kept.any() and (~kept).any()
+    torch.testing.assert_close(swapped[kept], x[kept], atol=1e-5, rtol=0)

@@ -104,16 +104,23 @@ class CWGANTask(Task):
         if self.keep_weight and self.glasses is None:
             raise ConfigError("keep_weight prices what the eyeglasses label changes: add it to model.labels")
         self.keep_mask = outside_the_eyes().to(device)
+        self.critic_warmup = int(cfg.get("critic_warmup") or 0)
 
     def steps_per_epoch(self):
         return max(1, len(self.sampler) // self.n_critic)
 
     def _warm_start(self, run_dir: Path) -> None:
         """Start generator and critic from another run's checkpoint (weights only: fresh optimizers,
-        step 0), e.g. the book-style run, so a new loss term does not have to relearn faces."""
-        from ..checkpoint import CHECKPOINT_NAME, load_training_state
+        step 0), e.g. the book-style run, so a new loss term does not have to relearn faces. A shipped
+        weights folder holds the generator only: the critic starts afresh and learns it during
+        `critic_warmup` steps before the generator moves again."""
+        from ..checkpoint import CHECKPOINT_NAME, WEIGHTS_NAME, load_training_state, load_weights
 
-        state = load_training_state(Path(run_dir) / CHECKPOINT_NAME)
+        run_dir = Path(run_dir)
+        if not (run_dir / CHECKPOINT_NAME).is_file() and (run_dir / WEIGHTS_NAME).is_file():
+            load_weights(run_dir, {"generator": self.generator})
+            return
+        state = load_training_state(run_dir / CHECKPOINT_NAME)
         self.generator.load_state_dict(state["modules"]["generator"])
         self.critic.load_state_dict(state["modules"]["critic"])
 
@@ -153,6 +160,10 @@ class CWGANTask(Task):
             logs["wasserstein"] += (score_real - score_fake).item() / self.n_critic
             if self.classifier is not None:
                 logs["loss_ac_real"] = logs.get("loss_ac_real", 0.0) + self._classifier_step(real, labels)
+        if step < self.critic_warmup:  # a fresh critic's first verdicts would only unteach the generator
+            if "loss_ac_real" in logs:
+                logs["loss_ac_real"] /= self.n_critic
+            return logs
         # the generator step uses the labels of the last real batch (the book's conditioning)
         z = self.noise(len(labels))
         fake = self.generator(z, labels)

@@ -88,31 +88,47 @@ class FaceRefereeTask(Task):
         return (torch.cat(masks) * 255).round().to(torch.uint8)
 
     def swap_hair(self, x: torch.Tensor, index: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """With probability hair_swap per photo, its hair recoloured to another batch photo's hair
-        colour (YCbCr mean and spread inside the segmenter's masks, the photo's own strands kept);
-        returns the images and, per row, the photo whose hair colour it shows. The referee reads
+        """With probability hair_swap per photo, its hair recoloured to another photo's hair colour
+        (YCbCr mean and spread inside the segmenter's masks, the photo's own strands kept); returns
+        the images and, per row, the training photo whose hair colour it shows. The referee reads
         blond largely from the face (blond test photos with their hair painted flat grey are still
         read blond), so a change kept to the hair is rarely read as one; hair colours from elsewhere
-        should make the hair head read the hair. At 0.5 it did so only a little (the card), and the
-        shipped referee is trained without it."""
-        rows = torch.arange(len(x))
+        should make the hair head read the hair. Partners come from the batch, or with
+        hair_swap_by_label from the whole training set, each of the four hair colours equally often
+        (blond is about one photo in twenty, so batch partners rarely put blond hair on a face)."""
         if self.hair is None:
-            return x, rows
+            return x, index
         generator = torch.Generator().manual_seed(self.cfg.seed * 15_485_863 + step)
         swapped = torch.rand(len(x), generator=generator) < float(self.cfg.hair_swap)
-        partner = torch.where(swapped, torch.randperm(len(x), generator=generator), rows)
-        masks = self.hair[index].float() / 255
-        has_hair = masks.mean(dim=(1, 2, 3)) >= MIN_HAIR_SHARE
-        partner = torch.where(has_hair & has_hair[partner], partner, rows)
-        mean, std = masked_colour(x[partner], masks[partner])
-        return recolour(x, masks, mean, std), partner
+        if self.cfg.get("hair_swap_by_label"):
+            partner = self._partners_by_hair_label(len(x), generator)
+            source = to_model_range(self.images[partner])
+        else:
+            batch_row = torch.randperm(len(x), generator=generator)
+            partner, source = index[batch_row], x[batch_row]
+        masks, partner_masks = self.hair[index].float() / 255, self.hair[partner].float() / 255
+        share = masks.mean(dim=(1, 2, 3)), partner_masks.mean(dim=(1, 2, 3))
+        swapped &= (share[0] >= MIN_HAIR_SHARE) & (share[1] >= MIN_HAIR_SHARE)
+        mean, std = masked_colour(source, partner_masks)
+        recoloured = recolour(x, masks, mean, std)
+        return torch.where(swapped[:, None, None, None], recoloured, x), torch.where(swapped, partner, index)
+
+    def _partners_by_hair_label(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """n training photos: a hair colour drawn uniformly among those the data has, then a photo of it."""
+        labels = self.labels["hair_colour"]
+        pools = [torch.nonzero(labels == colour).flatten() for colour in range(int(labels.max()) + 1)]
+        pools = [pool for pool in pools if len(pool)]
+        colour = torch.randint(len(pools), (n,), generator=generator).tolist()
+        place = torch.rand(n, generator=generator).tolist()
+        rows = [int(pools[c][int(u * len(pools[c]))]) for c, u in zip(colour, place, strict=True)]
+        return torch.tensor(rows)
 
     def train_step(self, step):
         index = self.sampler.indices(step)
-        x, hair_partner = self.swap_hair(to_model_range(self.images[index]), index, step)
+        x, hair_rows = self.swap_hair(to_model_range(self.images[index]), index, step)
         x = self.augment(x, step)
         x, partner = self.swap_eyes(x, step)
-        x, eye_rows, hair_rows = x.to(self.device), index[partner], index[hair_partner]
+        x, eye_rows = x.to(self.device), index[partner]
         logits = self.referee(x)
         losses = {}
         for key, out in logits.items():
