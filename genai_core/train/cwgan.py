@@ -159,10 +159,9 @@ class CWGANTask(Task):
             logs["gp"] += gp.item() / self.n_critic
             logs["wasserstein"] += (score_real - score_fake).item() / self.n_critic
             if self.classifier is not None:
-                logs["loss_ac_real"] = logs.get("loss_ac_real", 0.0) + self._classifier_step(real, labels)
+                loss_ac_real = self._classifier_step(real, labels) / self.n_critic
+                logs["loss_ac_real"] = logs.get("loss_ac_real", 0.0) + loss_ac_real
         if step < self.critic_warmup:  # a fresh critic's first verdicts would only unteach the generator
-            if "loss_ac_real" in logs:
-                logs["loss_ac_real"] /= self.n_critic
             return logs
         # the generator step uses the labels of the last real batch (the book's conditioning)
         z = self.noise(len(labels))
@@ -176,7 +175,7 @@ class CWGANTask(Task):
         if self.classifier is not None:
             loss_ac = label_loss(self.classifier, fake, labels)
             loss_g = loss_g + self.ac_weight * loss_ac
-            out |= {"loss_ac_real": logs.pop("loss_ac_real") / self.n_critic, "loss_ac_fake": loss_ac.item()}
+            out |= {"loss_ac_real": logs.pop("loss_ac_real"), "loss_ac_fake": loss_ac.item()}
         g_opt.zero_grad(set_to_none=True)
         loss_g.backward()  # also fills the classifier's grads: they are cleared before its next step
         g_opt.step()

@@ -46,6 +46,7 @@ class FaceRefereeTask(Task):
         groups = decay_groups(self.referee, float(cfg.weight_decay))
         self.optimizers = {"referee": torch.optim.AdamW(groups, lr=cfg.lr)}
         self.hair = self._hair_masks() if cfg.get("hair_swap") else None
+        self.hair_pools = self._hair_pools() if cfg.get("hair_swap_by_label") else None
 
     def steps_per_epoch(self):
         return len(self.sampler)
@@ -113,11 +114,15 @@ class FaceRefereeTask(Task):
         recoloured = recolour(x, masks, mean, std)
         return torch.where(swapped[:, None, None, None], recoloured, x), torch.where(swapped, partner, index)
 
-    def _partners_by_hair_label(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        """n training photos: a hair colour drawn uniformly among those the data has, then a photo of it."""
+    def _hair_pools(self) -> list[torch.Tensor]:
+        """The training photos of each hair colour the data has (found once, drawn from every step)."""
         labels = self.labels["hair_colour"]
         pools = [torch.nonzero(labels == colour).flatten() for colour in range(int(labels.max()) + 1)]
-        pools = [pool for pool in pools if len(pool)]
+        return [pool for pool in pools if len(pool)]
+
+    def _partners_by_hair_label(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """n training photos: a hair colour drawn uniformly among those the data has, then a photo of it."""
+        pools = self.hair_pools
         colour = torch.randint(len(pools), (n,), generator=generator).tolist()
         place = torch.rand(n, generator=generator).tolist()
         rows = [int(pools[c][int(u * len(pools[c]))]) for c, u in zip(colour, place, strict=True)]
