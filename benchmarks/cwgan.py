@@ -43,7 +43,7 @@ from genai_core.data.faces import PRESETS, render_batch
 from genai_core.metrics.cwgan import cwgan_metrics
 from genai_core.pipelines.cwgan import CWGANPipeline
 from genai_core.pipelines.face_referee import FaceRefereePipeline
-from genai_core.registry import get, load_pipeline
+from genai_core.registry import get
 
 from .common import median_seconds, print_table, real_face_fid_table
 
@@ -187,7 +187,7 @@ def fid_samples(gan, n: int) -> torch.Tensor:
 
 
 def real_main(args) -> None:
-    referee = load_pipeline("real_face_referee")
+    referee = get("real_face_referee").load_pipeline(args.referee)
     shipped = Path(args.weights or get("cwgan_real_faces").active_weights_dir)
     folders = {"shipped recipe (AC-WGAN-GP)": shipped}
     default = [f"the book's architecture={BOOK_RUN}"] if BOOK_RUN.is_dir() else []
@@ -226,6 +226,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", default=None, help="cWGAN weights folder (default: the shipped ones)")
     parser.add_argument("--draws", type=int, default=50, help="random group draws per arithmetic preset")
+    parser.add_argument("--referee", default=None, help="real-face referee folder (default: the shipped one)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--nn", action="store_true", help="also nearest-neighbour distances (renders 20k)")
     parser.add_argument("--procedural", action="store_true", help="the procedural-faces model")

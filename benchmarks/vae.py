@@ -30,7 +30,7 @@ from genai_core.images import image_grid, save_animation, to_model_range
 from genai_core.metrics.image import psnr
 from genai_core.metrics.vae import arithmetic_metrics
 from genai_core.models.vae import kl_divergence
-from genai_core.registry import SHARED_DATA, load_pipeline
+from genai_core.registry import SHARED_DATA, get, load_pipeline
 
 from .common import median_seconds, print_table, real_face_fid_table
 
@@ -52,7 +52,7 @@ def reconstruction_row(name, vae, images, baseline):
     }
 
 
-def real_rows(real_vae, baseline_folder, fid_samples: int) -> None:
+def real_rows(real_vae, baseline_folder, fid_samples: int, referee_folder=None) -> None:
     from genai_core.data.real_faces import load_labelled_photos
     from genai_core.metrics.vae import real_arithmetic_metrics
     from genai_core.pipelines.vae import FaceVAEPipeline
@@ -74,7 +74,7 @@ def real_rows(real_vae, baseline_folder, fid_samples: int) -> None:
         rows.append(reconstruction_row(f"{name}, real_faces_128 test_*", vae, old_test, mean))
         rows.append(reconstruction_row(f"{name}, training photos", vae, train_images, mean))
     print_table("Reconstruction of real photos from mu at 64x64", rows)
-    referee = load_pipeline("real_face_referee")
+    referee = get("real_face_referee").load_pipeline(referee_folder)
     print_table("Arithmetic on the shipped group means (real-face referee)",
                 [real_arithmetic_metrics(real_vae, referee, test_images, test.labels)])
     try:
@@ -90,9 +90,12 @@ def main():
     parser.add_argument("--draws", type=int, default=16)
     parser.add_argument("--baseline", default=None, help="another vae_real_faces folder to compare")
     parser.add_argument("--fid-samples", type=int, default=1000, help="prior samples and test photos")
+    parser.add_argument("--weights", default=None, help="vae_real_faces folder (default: the shipped one)")
+    parser.add_argument("--referee", default=None, help="real-face referee folder (default: the shipped one)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    faces_vae, real_vae, referee = (load_pipeline(n) for n in ("vae_faces", "vae_real_faces", "face_referee"))
+    faces_vae, referee = load_pipeline("vae_faces"), load_pipeline("face_referee")
+    real_vae = get("vae_real_faces").load_pipeline(args.weights)
 
     rows = []
     fresh, _ = render_batch(500, FRESH_SEED, 64)
@@ -100,7 +103,7 @@ def main():
     rows.append(reconstruction_row("vae_faces, fresh renders", faces_vae, fresh, train_mean))
     print_table("Reconstruction from mu at 64x64 (procedural faces)", rows)
     if (SHARED_DATA / "lfw_faces_128.tar").is_file():
-        real_rows(real_vae, args.baseline, args.fid_samples)
+        real_rows(real_vae, args.baseline, args.fid_samples, args.referee)
 
     metrics = arithmetic_metrics(faces_vae, referee, seeds=range(args.draws))
     print_table(f"Latent arithmetic (vae_faces, {args.draws} draws x {len(PRESETS)} presets)", [metrics])

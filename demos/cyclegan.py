@@ -128,9 +128,9 @@ def build() -> None:
         "framed like the training photos (face and hair); a small **hair segmenter** marks its hair, and "
         "the change is kept to that hair, enlarged and blended back, so skin, eyes and background keep the "
         "photo's own pixels. Under the model's view, a separate **face referee** reads the hair colour. "
-        "On held-out photos, **blond -> black** is read as black two times in three; **black -> blond** "
-        "lightens the hair to dark blond or light brown, which the referee mostly calls brown "
-        "(weights/cyclegan_real_hair/card.md)."
+        "On held-out photos, **blond -> black** is read as black four times in five; **black -> blond** "
+        "turns the hair golden, patchy on short dark hair, and the referee calls one in four blond, "
+        "most others brown (weights/cyclegan_real_hair/card.md)."
     )
     with gr.Row():
         with gr.Column(scale=1):

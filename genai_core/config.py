@@ -118,7 +118,8 @@ def project_path(path) -> Path | None:
 # ---------------------------------------------------------------- configs from untrusted callers
 
 # Keys whose values name files or folders: leaf names, and leaf-name endings.
-PATH_LEAVES = ("path", "attributes", "referee", "init_from", "freeze_codes", "masks")
+PATH_LEAVES = ("path", "attributes", "referee", "init_from", "freeze_codes", "masks", "segmenter",
+               "hair_segmenter", "hair_reader", "pseudo_labels")
 PATH_SUFFIXES = ("_path", "_dir", "_file", "_from", "_folder")
 
 

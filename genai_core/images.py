@@ -51,7 +51,7 @@ def masked_colour(images: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tens
     area = weight.sum(dim=(2, 3)).clamp(min=1e-6)
     mean = (ycbcr * weight).sum(dim=(2, 3)) / area
     variance = ((ycbcr - mean[:, :, None, None]) ** 2 * weight).sum(dim=(2, 3)) / area
-    return mean, variance.sqrt()
+    return mean, variance.clamp(min=1e-8).sqrt()  # sqrt's gradient at 0 is infinite
 
 
 def recolour(images: torch.Tensor, masks: torch.Tensor, mean: torch.Tensor, std: torch.Tensor):

@@ -215,10 +215,13 @@ def test_tab_bad_input_is_a_message(call):
 def test_a_cyclegan_of_labelled_photos_learns_masks_from_the_drawn_hair(real_photo_folder, tmp_path):
     """Real-photo path on the project's stand-in archives: hair colours from the labels (and the shipped
     real-photo referee's pseudo labels), Celeb1k-style drawn hair masks teaching the attention mask,
-    and held-out metrics on the test split."""
+    held-out metrics on the val split in training, and on the test split (with drawn masks) after."""
+    from genai_core.metrics.cyclegan import real_cyclegan_metrics
+    from genai_core.pipelines.cyclegan import CycleGANPipeline
+    from genai_core.pipelines.face_referee import FaceRefereePipeline
     from genai_core.registry import get
     from genai_core.train import Trainer
-    from genai_core.train.cyclegan import CycleGANTask
+    from genai_core.train.cyclegan import CycleGANTask, hair_domain
 
     spec = get("cyclegan_real_hair")
     referee = "weights/real_face_referee"
@@ -230,8 +233,22 @@ def test_a_cyclegan_of_labelled_photos_learns_masks_from_the_drawn_hair(real_pho
     assert any(task.train_step(step)["loss_hair_mask"] > 0 for step in range(12))  # batches with a mask
     assert Trainer(CycleGANTask, cfg).fit() == "finished"
     metrics = __import__("json").loads((tmp_path / "exported.json").read_text())["metrics"]
-    wanted = {"success_black_to_blond", "psnr_outside_hair_blond_to_black", "mask_iou_blond_to_black"}
-    assert wanted <= set(metrics)
+    assert {"success_black_to_blond", "success_blond_to_black", "l1_round_trip_black_to_blond"} \
+        <= set(metrics)
+    val, test = ([hair_domain(cfg, c, split) for c in ("blond", "black")] for split in ("val", "eval"))
+    assert torch.equal(task.held_out()[1].images, val[1].images)  # training never judges on the test people
+    assert len(val[1]) != len(test[1]) or not torch.equal(val[1].images, test[1].images)
+    pipeline, referee = CycleGANPipeline.from_pretrained(tmp_path), task.referee(FaceRefereePipeline)
+    tested = real_cyclegan_metrics(pipeline, referee, dict(zip(("blond", "black"), test, strict=True)))
+    assert {"psnr_outside_hair_blond_to_black", "mask_iou_blond_to_black"} <= set(tested)
+
+
+def _gated_real_overrides(folder) -> list[str]:
+    """A hair-gated CycleGAN on the stand-in photos, pseudo-labelled and judged by the shipped referee."""
+    referee = "weights/real_face_referee"
+    return ["data.source=real", f"data.path={folder}", f"data.pseudo_labels={referee}",
+            "data.pseudo_confidence=0.5", f"eval.referee={referee}", "hair_gate=true",
+            "eval.segmenter=weights/hair_segmenter"]
 
 
 def test_a_hair_gated_cyclegan_changes_nothing_outside_the_drawn_hair(real_photo_folder, tmp_path):
@@ -242,10 +259,7 @@ def test_a_hair_gated_cyclegan_changes_nothing_outside_the_drawn_hair(real_photo
     from genai_core.train.cyclegan import CycleGANTask
 
     spec = get("cyclegan_real_hair")
-    referee = "weights/real_face_referee"
-    real = ["data.source=real", f"data.path={real_photo_folder}", f"data.pseudo_labels={referee}",
-            "data.pseudo_confidence=0.5", f"eval.referee={referee}", "hair_gate=true",
-            "eval.segmenter=weights/hair_segmenter"]
+    real = _gated_real_overrides(real_photo_folder)
     cfg = spec.config([*spec.tiny, f"out_dir={tmp_path}", *real])
     task = CycleGANTask(cfg, torch.device("cpu"))
     rows = task.domain_a.has_mask.nonzero().flatten()[:2]
@@ -257,3 +271,49 @@ def test_a_hair_gated_cyclegan_changes_nothing_outside_the_drawn_hair(real_photo
     assert Trainer(CycleGANTask, cfg).fit() == "finished"
     metrics = __import__("json").loads((tmp_path / "exported.json").read_text())["metrics"]
     assert {"success_blond_to_black", "success_black_to_blond", "quality"} <= set(metrics)
+
+
+def test_a_warm_started_cyclegan_pulls_the_hair_colour_after_its_discriminator_warm_up(real_photo_folder,
+                                                                                       tmp_path):
+    """init_from: both generators from a weights folder; d_warmup: the generators stay put while the
+    fresh discriminators learn; hair_colour_weight: the price of a fake's hair colour statistics
+    away from the target domain's, zero when they match."""
+    from genai_core.checkpoint import load_weights
+    from genai_core.images import masked_colour, recolour
+    from genai_core.registry import get
+    from genai_core.train import Trainer
+    from genai_core.train.cyclegan import CycleGANTask, _hair_colour_loss, hair_colour
+
+    spec = get("cyclegan_real_hair")
+    real = _gated_real_overrides(real_photo_folder)
+    first = spec.config([*spec.tiny, f"out_dir={tmp_path / 'first'}", *real])
+    assert Trainer(CycleGANTask, first).fit() == "finished"
+    warm = [f"init_from={tmp_path / 'first'}", "d_warmup=2"]
+    cfg = spec.config([*spec.tiny, f"out_dir={tmp_path / 'warm'}", *real, *warm])
+    task = CycleGANTask(cfg, torch.device("cpu"))
+    # only the stand-in's blond photos have drawn masks: the black-haired ones get the top rows
+    task.domain_b.masks[:] = 0
+    task.domain_b.masks[:, :, :12] = 1
+    task.domain_b.has_mask[:] = True
+    task.hair_colour_weight = 20.0
+    task.hair_colour_a, task.hair_colour_b = hair_colour(task.domain_a), hair_colour(task.domain_b)
+    shipped = {k: m for k, m in build_cyclegan(cfg.model).items() if k.startswith("g_")}
+    load_weights(tmp_path / "first", shipped)
+    for name in ("g_ab", "g_ba"):
+        for ours, theirs in zip(task.modules[name].parameters(), shipped[name].parameters(), strict=True):
+            torch.testing.assert_close(ours, theirs)
+    before = [p.detach().clone() for p in task.g_ab.parameters()]
+    task.train_step(0)
+    assert all(torch.equal(a, b) for a, b in zip(before, task.g_ab.parameters(), strict=True))
+    assert task.train_step(2)["loss_hair_colour"] > 0
+    assert not all(torch.equal(a, b) for a, b in zip(before, task.g_ab.parameters(), strict=True))
+
+    rows = task.domain_a.has_mask.nonzero().flatten()[:2]
+    images, hair, has = task._batch(task.domain_a, rows)
+    target_mean, target_spread = task.hair_colour_b
+    matched = recolour(images, hair, target_mean, target_spread)
+    assert _hair_colour_loss(matched, hair, has, task.hair_colour_b) < 0.2 * _hair_colour_loss(
+        images, hair, has, task.hair_colour_b)
+    assert torch.allclose(masked_colour(matched, hair)[0], target_mean.expand(2, 3), atol=0.03)
+    with pytest.raises(ValueError, match="hair masks"):
+        CycleGANTask(spec.config([*spec.tiny, f"out_dir={tmp_path / 'x'}", "hair_colour_weight=1"]), "cpu")

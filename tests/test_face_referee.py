@@ -130,3 +130,43 @@ def test_hair_partners_by_label_draw_every_hair_colour_equally(tmp_path):
     kept = partner == torch.arange(8)
     assert kept.any() and (~kept).any()
     torch.testing.assert_close(swapped[kept], x[kept], atol=1e-5, rtol=0)
+
+
+def test_a_hair_only_referee_sees_the_hair_and_nothing_else(tmp_path):
+    """model.hair_only: the referee reads through the segmenter's mask, so what lies outside the hair
+    cannot move its verdict; a referee with hair_reader takes its hair colour from such a referee."""
+    spec = get("real_face_referee")
+    cfg = spec.config([*spec.tiny, f"out_dir={tmp_path / 'hair'}", "model.hair_only=true", "eye_swap=0"])
+    assert Trainer(spec.task_class(), cfg).fit() == "finished"
+    task = spec.task_class()(cfg, "cpu")
+    assert task.hair.shape == (len(task.images), 1, 32, 32)  # masks found once for the training photos
+    reader = FaceRefereePipeline.from_pretrained(tmp_path / "hair")
+    assert set(reader.referee.heads) == {"hair_colour"}
+    images = to_model_range(task.test_images[:6])
+    hair = reader.segmenter().hair(images)
+    outside = hair < 1e-4
+    assert outside.float().mean() > 0.2  # a face framed with its hair is mostly not hair
+    repainted = torch.where(outside, torch.rand_like(images) * 2 - 1, images)
+    torch.testing.assert_close(reader.logits(repainted)["hair_colour"], reader.logits(images)["hair_colour"],
+                               atol=1e-3, rtol=0)
+    whole = get("real_face_referee")
+    whole_cfg = whole.config([*whole.tiny, f"out_dir={tmp_path / 'whole'}",
+                              f"hair_reader={tmp_path / 'hair'}"])
+    assert Trainer(whole.task_class(), whole_cfg).fit() == "finished"
+    referee = FaceRefereePipeline.from_pretrained(tmp_path / "whole")
+    verdict, read = referee.predict(images), reader.predict(images)
+    np.testing.assert_allclose(verdict["hair_colour_probs"], read["hair_colour_probs"], atol=1e-5)
+    assert {"eyeglasses", "male"} <= set(verdict)  # its own heads read the whole face
+
+
+def test_balanced_hair_weights_are_inverse_to_each_colours_share(tmp_path):
+    spec = get("real_face_referee")
+    cfg = spec.config([*spec.tiny, f"out_dir={tmp_path}", "balance_hair=true", "eye_swap=0"])
+    task = spec.task_class()(cfg, "cpu")
+    labels = task.labels["hair_colour"]
+    counts = torch.stack([(labels == c).sum() for c in range(4)]).float()
+    weights = task.class_weights
+    assert torch.allclose(weights * counts, torch.full((4,), float(counts.sum()) / 4))  # colours weigh alike
+    assert np.isfinite(task.train_step(0)["loss_hair_colour"])
+    plain = spec.task_class()(spec.config([*spec.tiny, f"out_dir={tmp_path}", "eye_swap=0"]), "cpu")
+    assert plain.class_weights is None

@@ -87,6 +87,18 @@ def test_the_gate_keeps_the_change_inside_the_hair():
     assert torch.allclose(gated.converted, framed.photo, atol=1e-5)  # an empty gate changes nothing
 
 
+def test_the_gate_keeps_nothing_where_the_segmenter_doubts_and_everything_where_it_is_sure():
+    from genai_core.pipelines.cyclegan import GATE_FLOOR, hair_gate, keep_to_hair
+
+    probability = torch.linspace(0, 1, 101)
+    gate = hair_gate(probability)
+    assert gate[probability <= GATE_FLOOR].max() == 0 and gate[-1] == 1
+    assert (gate.diff() >= 0).all() and (gate <= probability).all()  # never more than the segmenter says
+    before, after = torch.zeros(1, 3, 8, 8), torch.ones(1, 3, 8, 8)
+    doubtful = torch.full((1, 1, 8, 8), GATE_FLOOR)
+    torch.testing.assert_close(keep_to_hair(before, after, doubtful), before)
+
+
 def test_keep_to_hair_averages_the_colour_of_the_change_and_leaves_the_face():
     from genai_core.pipelines.cyclegan import keep_to_hair
 

@@ -70,6 +70,22 @@ def test_server_files_are_out_of_reach_of_the_config(client, training_on, text):
     assert "root:" not in message and "root:" not in str(client.predict(api_name="/train_status"))
 
 
+@pytest.mark.parametrize(("model", "text"), [
+    ("real_face_referee", "hair_segmenter: /etc"),
+    ("real_face_referee", "hair_reader: /etc"),
+    ("cyclegan_real_hair", "eval: {segmenter: /etc}"),
+    ("cyclegan_real_hair", "data: {pseudo_labels: /etc}"),
+])
+def test_every_folder_a_model_loads_is_confined(model, text):
+    """The helper networks a config names (segmenters, hair readers, pseudo-labelling referees) are
+    folders read from disk like any other path."""
+    from genai_core.config import ConfigError
+    from genai_core.train.jobs import job_config
+
+    with pytest.raises(ConfigError, match="must point inside the data folder, weights/ or runs/"):
+        job_config(model, text)
+
+
 def test_a_symbolic_link_out_of_runs_is_refused(client, training_on):
     RUNS_ROOT.mkdir(exist_ok=True)
     link = RUNS_ROOT / f"link_to_etc_{os.getpid()}"

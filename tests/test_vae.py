@@ -182,3 +182,32 @@ def test_a_critic_added_to_a_run_starts_afresh_and_never_ships(tmp_path, capsys)
     with safe_open(tmp_path / "model.safetensors", "pt") as weights:
         names = list(weights.keys())
     assert names and not [name for name in names if "critic" in name]
+
+
+def test_a_calibrated_decoder_prices_the_error_at_the_sigma_it_implies(tmp_path):
+    """recon_loss=calibrated: the Gaussian negative log-likelihood at sigma^2 = the batch's mean squared
+    error (sigma-VAE), i.e. D/2 log(mse) per image; the held-out ELBO uses the same likelihood."""
+    import math
+
+    from genai_core.metrics.vae import vae_metrics
+    from genai_core.pipelines.vae import FaceVAEPipeline
+    from genai_core.registry import get
+
+    spec = get("vae_faces")
+    logs = {}
+    for loss in ("sse", "calibrated"):
+        cfg = spec.config([*spec.tiny, f"out_dir={tmp_path}", f"recon_loss={loss}"])
+        torch.manual_seed(0)  # the same network, batch and z
+        logs[loss] = spec.task_class()(cfg, "cpu").train_step(0)["recon"]
+    pixels = 3 * int(cfg.model.size) ** 2
+    assert logs["calibrated"] == pytest.approx(0.5 * pixels * math.log(logs["sse"] / pixels), rel=1e-4)
+    with pytest.raises(ValueError, match="recon_loss"):
+        spec.task_class()(spec.config([*spec.tiny, f"out_dir={tmp_path}", "recon_loss=l1"]), "cpu")
+    task = spec.task_class()(cfg, "cpu")
+    pipeline = FaceVAEPipeline.wrapping(cfg, {"vae": task.vae.eval()})
+    images = task.eval_images[:8]
+    plain = vae_metrics(pipeline, images, 1.0)
+    calibrated = vae_metrics(pipeline, images, 1.0, calibrated=True)
+    mse = plain["recon"] / pixels
+    assert calibrated["recon"] == pytest.approx(0.5 * pixels * (math.log(2 * math.pi * mse) + 1), rel=1e-6)
+    assert calibrated["elbo_loss"] == pytest.approx(calibrated["recon"] + calibrated["kl"], rel=1e-6)

@@ -15,6 +15,7 @@ from .real_faces import CELEB1K_TABLE, CELEB1K_TAR, LabelledPhotos, _table
 
 CACHE_DIR = Path(__file__).resolve().parents[2] / "runs" / "hair_mask_cache"
 PARSE_CHUNK = 64  # photos parsed between cache writes: a stopped run keeps what it parsed
+MIN_HAIR_SHARE = 0.02  # of a photo: less hair than this (bald, cropped) shows no colour of its own
 
 
 def drawn_masks(folder, photos: LabelledPhotos, size: int) -> tuple[torch.Tensor, torch.Tensor]:

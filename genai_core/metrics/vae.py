@@ -1,5 +1,7 @@
 """The face VAE's measures: held-out reconstruction and ELBO, and latent arithmetic read by the referee."""
 
+import math
+
 import numpy as np
 import torch
 
@@ -11,8 +13,11 @@ from .image import psnr
 MAX_BATCH = 256
 
 
-def vae_metrics(pipeline, images: torch.Tensor, kl_weight: float) -> dict[str, float]:
-    """Held-out reconstruction (from mu) PSNR, and the negative ELBO per image with one z sample."""
+def vae_metrics(pipeline, images: torch.Tensor, kl_weight: float,
+                calibrated: bool = False) -> dict[str, float]:
+    """Held-out reconstruction (from mu) PSNR, and the negative ELBO per image with one z sample: with
+    the sum of squared errors as the reconstruction term, or (calibrated) the Gaussian negative
+    log-likelihood at the sigma that fits these images best."""
     vae = pipeline.vae
     recon_sum, kl_sum, psnr_sum = 0.0, 0.0, 0.0
     gen = torch.Generator().manual_seed(0)
@@ -23,12 +28,15 @@ def vae_metrics(pipeline, images: torch.Tensor, kl_weight: float) -> dict[str, f
             recon_sum += (vae.decode(z) - batch).pow(2).flatten(1).sum(1).sum().item()
             kl_sum += kl_divergence(mu, logvar).sum().item()
             psnr_sum += psnr(vae.decode(mu), batch).sum().item()
-    n = len(images)
+    n, pixels = len(images), images[0].numel()
+    recon = recon_sum / n
+    if calibrated:
+        recon = 0.5 * pixels * (math.log(2 * math.pi * max(recon / pixels, 1e-5)) + 1)
     return {
         "psnr": psnr_sum / n,
-        "recon": recon_sum / n,
+        "recon": recon,
         "kl": kl_sum / n,
-        "elbo_loss": (recon_sum + kl_weight * kl_sum) / n,
+        "elbo_loss": recon + kl_weight * kl_sum / n,
     }
 
 

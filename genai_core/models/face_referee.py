@@ -71,5 +71,7 @@ class FaceReferee(nn.Module):
 
 def build_referee(model_cfg) -> dict[str, nn.Module]:
     heads = {str(k): int(v) for k, v in model_cfg.heads.items()}
+    if model_cfg.get("hair_only"):  # shown the hair alone, it can judge nothing but its colour
+        heads = {"hair_colour": heads["hair_colour"]}
     return {"referee": FaceReferee(heads, model_cfg.size, model_cfg.arch, tuple(model_cfg.channels),
                                    model_cfg.feature_dim, model_cfg.dropout)}

@@ -53,6 +53,7 @@ class CycleGANPipeline(Pipeline):
         converted, mask = forward.forward_with_mask(images)
         converted = keep_to_hair(images, converted, hair)
         round_trip = keep_to_hair(converted, backward(converted), hair)
+        hair = None if hair is None else hair_gate(hair)
         where = mask if hair is None else hair if mask is None else mask * hair
         return converted, round_trip, where
 
@@ -112,11 +113,20 @@ class CycleGANPipeline(Pipeline):
 
 
 COLOUR_SIGMA = 4.0  # Gaussian width in pixels at 64x64 (the trade-off: weights/cyclegan_real_hair/card.md)
+# the segmenter's hair probability p becomes the gate ((p - floor) / (1 - floor))^power: its soft edge
+# spills the change onto skin and background (chosen on the val people: the card)
+GATE_FLOOR, GATE_POWER = 0.3, 2.0
+
+
+def hair_gate(probability: torch.Tensor) -> torch.Tensor:
+    """How much of the change each pixel keeps, from the hair segmenter's probability."""
+    return ((probability - GATE_FLOOR) / (1 - GATE_FLOOR)).clamp(0, 1) ** GATE_POWER
 
 
 def keep_to_hair(before: torch.Tensor, after: torch.Tensor, hair: torch.Tensor | None) -> torch.Tensor:
-    """The change from before to after kept to the hair (None: after, unchanged), its colour averaged
-    over the hair around each pixel and its brightness as drawn.
+    """The change from before to after kept to the hair (the segmenter's probability, through
+    hair_gate; None: after, unchanged), its colour averaged over the hair around each pixel and its
+    brightness as drawn.
 
     The generators' changes carry green and purple specks (pixel-sized swings between the colour
     channels, worst where hair meets skin and where dark hair is lightened), which the photo's
@@ -124,6 +134,7 @@ def keep_to_hair(before: torch.Tensor, after: torch.Tensor, hair: torch.Tensor |
     texture comes from the photo underneath."""
     if hair is None:
         return after
+    hair = hair_gate(hair)
     sigma = COLOUR_SIGMA * before.shape[-1] / 64
     ycbcr = torch.einsum("ij,njhw->nihw", TO_YCBCR.to(before), after - before)
     near_hair = _blur(hair, sigma).clamp(min=1e-3)

@@ -1,8 +1,13 @@
-"""The face referee's verdicts (eyeglasses, hair colour, male, ...) on faces of any size."""
+"""The face referee's verdicts (eyeglasses, hair colour, male, ...) on faces of any size.
+
+A referee with model.hair_only sees nothing but the hair: every image is multiplied by the hair
+segmenter's mask (hair_segmenter) first, so the face around the hair cannot vote on its colour. A
+referee with hair_reader takes its hair_colour verdict from such a referee."""
 
 import numpy as np
 import torch
 
+from ..config import ConfigError, project_path
 from ..models.face_referee import build_referee
 from .base import Pipeline
 
@@ -17,8 +22,26 @@ class FaceRefereePipeline(Pipeline):
 
     @torch.no_grad()
     def logits(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        chunks = [self.referee(chunk.float()) for chunk in images.split(MAX_BATCH)]
-        return {k: torch.cat([c[k] for c in chunks]) for k in chunks[0]}
+        chunks = [self.referee(self.visible(chunk.float())) for chunk in images.split(MAX_BATCH)]
+        out = {k: torch.cat([c[k] for c in chunks]) for k in chunks[0]}
+        if self.cfg.get("hair_reader"):
+            out["hair_colour"] = self.hair_reader().logits(images)["hair_colour"]
+        return out
+
+    def visible(self, images: torch.Tensor) -> torch.Tensor:
+        """What the referee sees: the images, or with model.hair_only their hair alone (the rest 0,
+        mid grey)."""
+        if not self.cfg.model.get("hair_only"):
+            return images
+        return images * self.segmenter().hair(images)
+
+    def segmenter(self):
+        from .hair_segmenter import HairSegmenterPipeline
+
+        return self.memo("segmenter", lambda: _load(HairSegmenterPipeline, self.cfg, "hair_segmenter"))
+
+    def hair_reader(self) -> "FaceRefereePipeline":
+        return self.memo("hair_reader", lambda: _load(FaceRefereePipeline, self.cfg, "hair_reader"))
 
     @torch.no_grad()
     def features(self, images: torch.Tensor) -> np.ndarray:
@@ -57,3 +80,10 @@ class FaceRefereePipeline(Pipeline):
                 f"{self.hair_colours[p['hair_colour'][i]]}"
             )
         return lines
+
+
+def _load(pipeline_class, cfg, key: str):
+    folder = project_path(cfg.get(key))
+    if folder is None or not folder.is_dir():
+        raise ConfigError(f"{cfg.name}: {key} names no weights folder ({cfg.get(key)!r})")
+    return pipeline_class.from_pretrained(folder)

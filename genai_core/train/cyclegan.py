@@ -12,16 +12,17 @@ discriminators then judge hair alone, and a tint spilled onto the face cannot pa
 
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from ..config import project_path
+from ..config import ConfigError, project_path
 from ..data.faces import HAIR_COLOURS, render_batch
-from ..data.hair_masks import hair_masks_for
+from ..data.hair_masks import MIN_HAIR_SHARE, hair_masks_for
 from ..data.real_faces import HAIR_COLOURS as REAL_HAIR_COLOURS
 from ..data.real_faces import load_labelled_photos
-from ..images import image_grid, to_model_range, to_uint8
+from ..images import image_grid, masked_colour, to_model_range, to_uint8
 from ..metrics.cyclegan import cyclegan_metrics, real_cyclegan_metrics
 from ..models.cyclegan import build_cyclegan, gate
 from ..pipelines.cyclegan import CycleGANPipeline
@@ -73,13 +74,14 @@ class HairDomain:
 
 
 def hair_domain(cfg, colour: str, split: str) -> HairDomain:
-    """One hair colour's faces for split ("train" or "eval"): renders (each (colour, split) its own
-    seed, so no shared faces; their masks are unknown) or labelled photos."""
+    """One hair colour's faces for split: "train", "val" (what training evaluates on) or "eval" (the
+    test people, for benchmarks and cards): renders (train and the rest each their own seed, so no
+    shared faces; their masks are unknown) or labelled photos."""
     size = int(cfg.model.size)
     if cfg.data.source == "real":
-        return _photo_domain(cfg, colour, "train" if split == "train" else "test")
+        return _photo_domain(cfg, colour, {"train": "train", "val": "val", "eval": "test"}[split])
     hair = float(HAIR_COLOURS.index(colour))
-    offset = {"train": 0, "eval": 7_777_777}[split] + 1_000 * HAIR_COLOURS.index(colour)
+    offset = {"train": 0, "val": 7_777_777, "eval": 7_777_777}[split] + 1_000 * HAIR_COLOURS.index(colour)
     n = int(cfg.data.train_size if split == "train" else cfg.data.holdout)
     images, _ = render_batch(n, cfg.seed + offset, size, hair_colour=hair)
     return HairDomain(to_uint8(images), torch.zeros(n, 1, size, size), torch.zeros(n, dtype=torch.bool))
@@ -134,9 +136,26 @@ class CycleGANTask(Task):
         }
         self.pool_a = ImagePool(int(cfg.pool_size), cfg.seed)
         self.pool_b = ImagePool(int(cfg.pool_size), cfg.seed + 1)
+        if cfg.get("init_from"):
+            self._warm_start(project_path(cfg.init_from))
+        self.d_warmup = int(cfg.get("d_warmup") or 0)
+        # what each domain's hair looks like (YCbCr mean and spread inside the hair masks, over its
+        # training photos): hair_colour_weight pulls every fake's hair towards the other domain's
+        self.hair_colour_weight = float(cfg.get("hair_colour_weight") or 0.0)
+        if self.hair_colour_weight:
+            self.hair_colour_a, self.hair_colour_b = (hair_colour(d) for d in (self.domain_a, self.domain_b))
 
     def steps_per_epoch(self):
         return len(self.sampler_a)
+
+    def _warm_start(self, folder: Path) -> None:
+        """Both generators from a shipped weights folder (which holds no discriminators: they start
+        afresh and learn the generators' fakes for d_warmup steps before the generators move)."""
+        from ..checkpoint import WEIGHTS_NAME, load_weights
+
+        if not (folder / WEIGHTS_NAME).is_file():
+            raise ConfigError(f"init_from: no {WEIGHTS_NAME} in {folder}")
+        load_weights(folder, {"g_ab": self.g_ab, "g_ba": self.g_ba})
 
     def export_modules(self):
         return {"g_ab": self.g_ab, "g_ba": self.g_ba}
@@ -169,6 +188,11 @@ class CycleGANTask(Task):
             same_b, same_a = gate(real_b, self.g_ab(real_b), gate_b), gate(real_a, self.g_ba(real_a), gate_a)
             loss_identity = F.l1_loss(same_b, real_b) + F.l1_loss(same_a, real_a)
         loss_g = loss_adv + cfg.cycle_weight * loss_cycle + cfg.identity_weight * loss_identity
+        loss_colour = torch.zeros((), device=self.device)
+        if self.hair_colour_weight:
+            loss_colour = _hair_colour_loss(fake_b, hair_a, has_a, self.hair_colour_b) + \
+                _hair_colour_loss(fake_a, hair_b, has_b, self.hair_colour_a)
+            loss_g = loss_g + self.hair_colour_weight * loss_colour
         loss_mask = loss_hair = torch.zeros((), device=self.device)
         if mask_ab is not None:  # attention masks: a small price per masked pixel keeps them to the hair
             loss_mask = mask_ab.mean() + mask_ba.mean()
@@ -178,8 +202,9 @@ class CycleGANTask(Task):
                 loss_g = loss_g + cfg.hair_mask_weight * loss_hair
         g_opt = self.optimizers["generators"]
         g_opt.zero_grad(set_to_none=True)
-        loss_g.backward()
-        g_opt.step()
+        if step >= self.d_warmup:
+            loss_g.backward()
+            g_opt.step()
 
         # discriminators: real vs (pooled) fake, halved as in the repo so D learns slower than G
         pooled_b, pooled_a = self.pool_b.query(fake_b), self.pool_a.query(fake_a)
@@ -195,6 +220,7 @@ class CycleGANTask(Task):
             "loss_identity": loss_identity.item(),
             "mask": loss_mask.item() / 2,
             "loss_hair_mask": loss_hair.item(),
+            "loss_hair_colour": loss_colour.item(),
             "loss_d_a": loss_d_a.item(),
             "loss_d_b": loss_d_b.item(),
         }
@@ -216,7 +242,8 @@ class CycleGANTask(Task):
 
     def held_out(self) -> tuple[HairDomain, HairDomain]:
         if getattr(self, "_held_out", None) is None:
-            self._held_out = tuple(hair_domain(self.cfg, colour, "eval") for colour in self.colours)
+            # the val people: keep-best and snapshot picks must not see the test people of the card
+            self._held_out = tuple(hair_domain(self.cfg, colour, "val") for colour in self.colours)
         return self._held_out
 
     def segmenter(self):
@@ -246,6 +273,27 @@ class CycleGANTask(Task):
         back_a, back_b = gate(fake_b, self.g_ba(fake_b), gate_a), gate(fake_a, self.g_ab(fake_a), gate_b)
         rows = [a, fake_b, back_a, b, fake_a, back_b]
         return image_grid(torch.cat(rows).cpu(), nrow=len(a))
+
+
+def hair_colour(domain: HairDomain) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean over a domain's masked photos of each photo's hair colour statistics (YCbCr mean
+    and spread, (3,) each)."""
+    rows = torch.nonzero(domain.has_mask).flatten()
+    if not len(rows):
+        raise ConfigError("hair_colour_weight needs hair masks: data.parse_hair, or photos with drawn masks")
+    mean, spread = masked_colour(to_model_range(domain.images[rows]), domain.masks[rows])
+    return mean.mean(0), spread.mean(0)
+
+
+def _hair_colour_loss(fakes: torch.Tensor, hair: torch.Tensor, has: torch.Tensor, target) -> torch.Tensor:
+    """Squared distance of each fake's hair colour statistics (inside its photo's hair mask) from the
+    target domain's, over the photos that have a mask."""
+    has = has & (hair.mean(dim=(1, 2, 3)) >= MIN_HAIR_SHARE)
+    if not has.any():
+        return torch.zeros((), device=fakes.device)
+    mean, spread = masked_colour(fakes[has], hair[has])
+    target_mean, target_spread = (t.to(fakes.device) for t in target)
+    return ((mean - target_mean) ** 2).sum(1).mean() + ((spread - target_spread) ** 2).sum(1).mean()
 
 
 def _mask_loss(mask: torch.Tensor, hair: torch.Tensor, has: torch.Tensor) -> torch.Tensor:

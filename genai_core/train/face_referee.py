@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from ..config import ConfigError, project_path
 from ..data.faces import eye_band, load_labelled_faces
+from ..data.hair_masks import MIN_HAIR_SHARE
 from ..data.real_faces import load_labelled_photos
 from ..images import masked_colour, recolour, to_model_range
 from ..metrics.face_referee import referee_metrics
@@ -17,7 +18,6 @@ from .augment import augment
 from .task import EpochSampler, Task, decay_groups, warmup_cosine
 
 EYE_ATTRIBUTES = ("eyeglasses", "sunglasses")  # what the band of the eyes shows, and only it
-MIN_HAIR_SHARE = 0.02  # of the photo: less hair than this (bald, cropped) gives no colour to swap
 
 
 def referee_faces(cfg, split: str):
@@ -45,8 +45,9 @@ class FaceRefereeTask(Task):
         self.modules = {"referee": self.referee}
         groups = decay_groups(self.referee, float(cfg.weight_decay))
         self.optimizers = {"referee": torch.optim.AdamW(groups, lr=cfg.lr)}
-        self.hair = self._hair_masks() if cfg.get("hair_swap") else None
+        self.hair = self._hair_masks() if cfg.get("hair_swap") or cfg.model.get("hair_only") else None
         self.hair_pools = self._hair_pools() if cfg.get("hair_swap_by_label") else None
+        self.class_weights = self._balanced_hair_weights() if cfg.get("balance_hair") else None
 
     def steps_per_epoch(self):
         return len(self.sampler)
@@ -83,8 +84,8 @@ class FaceRefereeTask(Task):
         """Where each training photo's hair is, found once by the project's hair segmenter (uint8)."""
         segmenter = self.pipeline_named("hair_segmenter", HairSegmenterPipeline)
         if segmenter is None:
-            raise ConfigError(f"hair_swap recolours the hair that hair_segmenter finds: no weights in "
-                              f"{self.cfg.get('hair_segmenter')}")
+            raise ConfigError(f"hair_swap and model.hair_only use the hair that hair_segmenter finds: "
+                              f"no weights in {self.cfg.get('hair_segmenter')}")
         masks = [segmenter.hair(to_model_range(chunk)) for chunk in self.images.split(256)]
         return (torch.cat(masks) * 255).round().to(torch.uint8)
 
@@ -97,7 +98,7 @@ class FaceRefereeTask(Task):
         should make the hair head read the hair. Partners come from the batch, or with
         hair_swap_by_label from the whole training set, each of the four hair colours equally often
         (blond is about one photo in twenty, so batch partners rarely put blond hair on a face)."""
-        if self.hair is None:
+        if not self.cfg.get("hair_swap"):
             return x, index
         generator = torch.Generator().manual_seed(self.cfg.seed * 15_485_863 + step)
         swapped = torch.rand(len(x), generator=generator) < float(self.cfg.hair_swap)
@@ -113,6 +114,15 @@ class FaceRefereeTask(Task):
         mean, std = masked_colour(source, partner_masks)
         recoloured = recolour(x, masks, mean, std)
         return torch.where(swapped[:, None, None, None], recoloured, x), torch.where(swapped, partner, index)
+
+    def _balanced_hair_weights(self) -> torch.Tensor:
+        """Cross-entropy weights inverse to each hair colour's share of the training photos (mean 1
+        per photo): blond is one labelled photo in fourteen, and an unweighted head learns to say
+        brown when in doubt."""
+        labels = self.labels["hair_colour"]
+        counts = torch.stack([(labels == c).sum() for c in range(len(self.cfg.model.hair_colours))]).float()
+        weights = counts.sum() / (len(counts) * counts.clamp(min=1))
+        return weights.to(self.device)
 
     def _hair_pools(self) -> list[torch.Tensor]:
         """The training photos of each hair colour the data has (found once, drawn from every step)."""
@@ -131,6 +141,8 @@ class FaceRefereeTask(Task):
     def train_step(self, step):
         index = self.sampler.indices(step)
         x, hair_rows = self.swap_hair(to_model_range(self.images[index]), index, step)
+        if self.cfg.model.get("hair_only"):  # as FaceRefereePipeline.visible shows it the hair alone
+            x = x * (self.hair[index].float() / 255)
         x = self.augment(x, step)
         x, partner = self.swap_eyes(x, step)
         x, eye_rows = x.to(self.device), index[partner]
@@ -145,7 +157,8 @@ class FaceRefereeTask(Task):
             if not known.any():
                 continue
             if out.dim() == 2:
-                losses[key] = F.cross_entropy(out[known], target[known].long())
+                weight = self.class_weights if key == "hair_colour" else None
+                losses[key] = F.cross_entropy(out[known], target[known].long(), weight=weight)
             else:
                 losses[key] = F.binary_cross_entropy_with_logits(out[known], target[known].float())
         loss = sum(losses.values())

@@ -6,7 +6,7 @@ presets name (model.groups), computed from the training photos at each export.""
 import torch
 import torch.nn.functional as F
 
-from ..config import project_path
+from ..config import ConfigError, project_path
 from ..data.faces import eye_band, load_face_photos, load_labelled_faces
 from ..data.real_faces import group_members, load_labelled_photos
 from ..images import image_grid, to_model_range
@@ -58,6 +58,13 @@ class FaceVAETask(Task):
         self.modules = {"vae": self.vae}
         self.optimizers = {"vae": torch.optim.Adam(self.vae.parameters(), lr=cfg.lr)}
         self.kl_weight = float(cfg.kl_weight)
+        # the sum of squared errors in [-1, 1] units is the Gaussian likelihood of a decoder whose sigma
+        # is 0.35 of the pixel range, four times its real error: the KL then outweighs the detail and
+        # the decoder blurs. recon_loss "calibrated" learns sigma as the error itself (sigma-VAE,
+        # Rybkin et al. 2021; departure from the book)
+        if cfg.recon_loss not in ("sse", "calibrated"):
+            raise ConfigError(f"recon_loss must be sse or calibrated, got {cfg.recon_loss!r}")
+        self.calibrated = cfg.recon_loss == "calibrated"
         # glasses are a few pixels of frame in a 64x64 face: at an even weight the squared error hardly
         # notices them missing, and the decoder learned to draw none (departure from the book)
         self.pixel_weight = (1 + (float(cfg.eye_weight) - 1) * eye_band(self.size)).to(device)
@@ -92,7 +99,11 @@ class FaceVAETask(Task):
             x = self._fit(x)
         x = x.to(self.device)
         recon, mu, logvar = self.vae(x)
-        loss_recon = ((recon - x).pow(2) * self.pixel_weight).flatten(1).sum(1).mean()
+        squared = (recon - x).pow(2) * self.pixel_weight
+        if self.calibrated:  # -log N(x; recon, sigma^2) per image at the batch's best sigma^2, its mean error
+            loss_recon = 0.5 * squared[0].numel() * torch.log(squared.mean().clamp(min=1e-5))
+        else:
+            loss_recon = squared.flatten(1).sum(1).mean()
         loss_kl = kl_divergence(mu, logvar).mean()
         loss = loss_recon + self.kl_weight * self._kl_scale(step) * loss_kl
         logs = {"recon": loss_recon.item(), "kl": loss_kl.item()}
@@ -142,7 +153,7 @@ class FaceVAETask(Task):
             self._fill_group_means()
             modules["group_means"] = self.group_means
         pipeline = FaceVAEPipeline.wrapping(self.cfg, modules)
-        metrics = vae_metrics(pipeline, self.eval_images.to(self.device), self.kl_weight)
+        metrics = vae_metrics(pipeline, self.eval_images.to(self.device), self.kl_weight, self.calibrated)
         referee = self.referee(FaceRefereePipeline)
         if referee is not None and self.group_means is not None:
             metrics |= real_arithmetic_metrics(pipeline, referee, self.eval_images)
