@@ -117,8 +117,7 @@ class FaceRefereeTask(Task):
 
     def _balanced_hair_weights(self) -> torch.Tensor:
         """Cross-entropy weights inverse to each hair colour's share of the training photos (mean 1
-        per photo): blond is one labelled photo in fourteen, and an unweighted head learns to say
-        brown when in doubt."""
+        per photo): blond is rare, and an unweighted head learns to say brown when in doubt."""
         labels = self.labels["hair_colour"]
         counts = torch.stack([(labels == c).sum() for c in range(len(self.cfg.model.hair_colours))]).float()
         weights = counts.sum() / (len(counts) * counts.clamp(min=1))

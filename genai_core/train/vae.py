@@ -59,9 +59,9 @@ class FaceVAETask(Task):
         self.optimizers = {"vae": torch.optim.Adam(self.vae.parameters(), lr=cfg.lr)}
         self.kl_weight = float(cfg.kl_weight)
         # the sum of squared errors in [-1, 1] units is the Gaussian likelihood of a decoder whose sigma
-        # is 0.35 of the pixel range, four times its real error: the KL then outweighs the detail and
-        # the decoder blurs. recon_loss "calibrated" learns sigma as the error itself (sigma-VAE,
-        # Rybkin et al. 2021; departure from the book)
+        # is 0.35 of the pixel range, several times its real error: the KL then outweighs the detail.
+        # recon_loss "calibrated" sets sigma to the error itself (sigma-VAE, Rybkin et al. 2021; tried,
+        # not shipped: the card)
         if cfg.recon_loss not in ("sse", "calibrated"):
             raise ConfigError(f"recon_loss must be sse or calibrated, got {cfg.recon_loss!r}")
         self.calibrated = cfg.recon_loss == "calibrated"
