@@ -10,6 +10,7 @@ import torch
 from ..config import ConfigError, project_path
 from ..models.face_referee import build_referee
 from .base import Pipeline
+from .hair_segmenter import HairSegmenterPipeline
 
 MAX_BATCH = 512
 
@@ -35,9 +36,7 @@ class FaceRefereePipeline(Pipeline):
             return images
         return images * self.segmenter().hair(images)
 
-    def segmenter(self):
-        from .hair_segmenter import HairSegmenterPipeline
-
+    def segmenter(self) -> HairSegmenterPipeline:
         return self.memo("segmenter", lambda: _load(HairSegmenterPipeline, self.cfg, "hair_segmenter"))
 
     def hair_reader(self) -> "FaceRefereePipeline":

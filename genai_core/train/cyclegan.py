@@ -170,12 +170,37 @@ class CycleGANTask(Task):
 
     def train_step(self, step):
         self._set_lr(step)
-        cfg = self.cfg
         real_a, hair_a, has_a = self._batch(self.domain_a, self.sampler_a.indices(step))
         real_b, hair_b, has_b = self._batch(self.domain_b, self.sampler_b.indices(step))
 
-        # generators: fool both discriminators, come back on both cycles, leave own domain alone
         gate_a, gate_b = (self._gate(hair, has) for hair, has in ((hair_a, has_a), (hair_b, has_b)))
+        if step < self.d_warmup:  # fresh discriminators learn the fakes; the generators stay put
+            with torch.no_grad():
+                fake_b = gate(real_a, self.g_ab(real_a), gate_a)
+                fake_a = gate(real_b, self.g_ba(real_b), gate_b)
+            logs = {}
+        else:
+            fake_b, fake_a, loss_g, logs = self._generator_losses(real_a, hair_a, has_a, gate_a,
+                                                                  real_b, hair_b, has_b, gate_b)
+            g_opt = self.optimizers["generators"]
+            g_opt.zero_grad(set_to_none=True)
+            loss_g.backward()
+            g_opt.step()
+
+        # discriminators: real vs (pooled) fake, halved as in the repo so D learns slower than G
+        pooled_b, pooled_a = self.pool_b.query(fake_b), self.pool_a.query(fake_a)
+        loss_d_b = 0.5 * (lsgan_loss(self.d_b(real_b), True) + lsgan_loss(self.d_b(pooled_b), False))
+        loss_d_a = 0.5 * (lsgan_loss(self.d_a(real_a), True) + lsgan_loss(self.d_a(pooled_a), False))
+        d_opt = self.optimizers["discriminators"]
+        d_opt.zero_grad(set_to_none=True)
+        (loss_d_a + loss_d_b).backward()
+        d_opt.step()
+        return {**logs, "loss_d_a": loss_d_a.item(), "loss_d_b": loss_d_b.item()}
+
+    def _generator_losses(self, real_a, hair_a, has_a, gate_a, real_b, hair_b, has_b, gate_b):
+        """Fool both discriminators, come back on both cycles, leave the own domain alone (and the
+        optional mask and hair-colour terms) -> (fake_b, fake_a, the generators' loss, logs)."""
+        cfg = self.cfg
         fake_b, mask_ab = self.g_ab.forward_with_mask(real_a)
         fake_a, mask_ba = self.g_ba.forward_with_mask(real_b)
         fake_b, fake_a = gate(real_a, fake_b, gate_a), gate(real_b, fake_a, gate_b)
@@ -200,30 +225,10 @@ class CycleGANTask(Task):
             if cfg.hair_mask_weight > 0 and (has_a.any() or has_b.any()):
                 loss_hair = _mask_loss(mask_ab, hair_a, has_a) + _mask_loss(mask_ba, hair_b, has_b)
                 loss_g = loss_g + cfg.hair_mask_weight * loss_hair
-        g_opt = self.optimizers["generators"]
-        g_opt.zero_grad(set_to_none=True)
-        if step >= self.d_warmup:
-            loss_g.backward()
-            g_opt.step()
-
-        # discriminators: real vs (pooled) fake, halved as in the repo so D learns slower than G
-        pooled_b, pooled_a = self.pool_b.query(fake_b), self.pool_a.query(fake_a)
-        loss_d_b = 0.5 * (lsgan_loss(self.d_b(real_b), True) + lsgan_loss(self.d_b(pooled_b), False))
-        loss_d_a = 0.5 * (lsgan_loss(self.d_a(real_a), True) + lsgan_loss(self.d_a(pooled_a), False))
-        d_opt = self.optimizers["discriminators"]
-        d_opt.zero_grad(set_to_none=True)
-        (loss_d_a + loss_d_b).backward()
-        d_opt.step()
-        return {
-            "loss_g_adv": loss_adv.item(),
-            "loss_cycle": loss_cycle.item(),
-            "loss_identity": loss_identity.item(),
-            "mask": loss_mask.item() / 2,
-            "loss_hair_mask": loss_hair.item(),
-            "loss_hair_colour": loss_colour.item(),
-            "loss_d_a": loss_d_a.item(),
-            "loss_d_b": loss_d_b.item(),
-        }
+        logs = {"loss_g_adv": loss_adv.item(), "loss_cycle": loss_cycle.item(),
+                "loss_identity": loss_identity.item(), "mask": loss_mask.item() / 2,
+                "loss_hair_mask": loss_hair.item(), "loss_hair_colour": loss_colour.item()}
+        return fake_b, fake_a, loss_g, logs
 
     def _gate(self, hair: torch.Tensor, has: torch.Tensor) -> torch.Tensor | None:
         """The hair masks softened at their edge (as the segmenter's are) where hair_gate is on; 1 (no
